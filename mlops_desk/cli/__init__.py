@@ -1,0 +1,82 @@
+"""``mlops-desk``: with no subcommand the desktop window, otherwise the CLI.
+
+Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input; every failure
+prints exactly one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from pathlib import Path
+
+from mlops_desk import __version__
+from mlops_desk.cli import output
+from mlops_desk.cli.context import Context
+from mlops_desk.core.errors import MlopsError
+from mlops_desk.core.store import known_error
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2) instead of a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        output.error(f"{message} (see '{self.prog} --help')")
+        raise SystemExit(2)
+
+
+def build_parser() -> ArgumentParser:
+    from mlops_desk.cli import commands_deploy, commands_registry, commands_runs
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, default=argparse.SUPPRESS,
+                        help="registry database (default: $MLOPS_DESK_DB or the user-data dir)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print JSON instead of text")
+
+    parser = ArgumentParser(
+        prog="mlops-desk", parents=[common],
+        description="MLOps Desk: a registry, test batches, charts and deploys for your models. "
+                    "Run without a command to open the desktop window.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlops-desk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    commands_registry.register(sub, common)
+    commands_runs.register(sub, common)
+    commands_deploy.register(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        if args.command:  # a group like 'endpoint' without its subcommand
+            output.error(
+                f"'{args.command}' needs a subcommand (see 'mlops-desk {args.command} --help')"
+            )
+            return 2
+        from mlops_desk.ui.launch import launch
+
+        return launch(getattr(args, "db", None))
+    ctx = Context(args)
+    try:
+        return int(args.handler(ctx) or 0)
+    except MlopsError as exc:
+        output.error(str(exc))
+        return exc.exit_code
+    except sqlite3.Error as exc:
+        err = known_error(exc, ctx.db_path)
+        if err is None:
+            raise
+        output.error(str(err))
+        return err.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        return 130
+    except BrokenPipeError:  # `mlops-desk ... | head`: not an error worth a traceback
+        sys.stderr.close()
+        return 0
+    finally:
+        ctx.close()

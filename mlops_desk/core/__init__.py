@@ -1,0 +1,1 @@
+"""Qt-free domain layer: store, registry, datasets, runner, metrics, deploy, audit."""

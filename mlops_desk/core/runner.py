@@ -1,0 +1,551 @@
+"""The run engine: a dataset through a version, concurrently, resumably, measurably.
+
+``execute`` runs one event loop on the calling thread (a CLI main thread or a GUI
+worker). Rows are fed as concurrency slots open (so 100k rows never sit in memory),
+each row is rendered, sent with retries and back-off, parsed and scored, and its
+result goes to a single writer that commits at most every 250 ms or 200 rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mlops_desk.core import runs, secrets
+from mlops_desk.core.datasets import Dataset, get_dataset_by_id, iter_rows
+from mlops_desk.core.errors import BadInput, MlopsError, RunAborted
+from mlops_desk.core.flow_control import (
+    AdaptiveLimiter,
+    TokenBucket,
+    backoff_delay,
+    retry_after_seconds,
+)
+from mlops_desk.core.inference import (
+    Completion,
+    cache_key,
+    call_python_target,
+    cost_usd,
+    render_messages,
+    request_params,
+)
+from mlops_desk.core.logs import get_logger
+from mlops_desk.core.metrics import compute_metrics
+from mlops_desk.core.parsing import parse_output
+from mlops_desk.core.registry import (
+    Endpoint,
+    Model,
+    Version,
+    check_template_columns,
+    get_endpoint,
+    get_model,
+    get_version,
+    get_version_by_id,
+)
+from mlops_desk.core.scoring import (
+    build_judge_messages,
+    default_scorer,
+    parse_judge_reply,
+    parse_scorer_spec,
+    score,
+    validate_scorer_spec,
+)
+from mlops_desk.core.store import Store, utcnow
+
+log = get_logger("runner")
+
+FLUSH_EVERY_S = 0.25
+FLUSH_ROWS = 200
+PROGRESS_EVERY_S = 0.1
+CHUNK_ROWS = 1_000
+MAX_RETRY_AFTER_S = 60.0
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    concurrency: int | None = None  # default: the endpoint's max concurrency
+    use_cache: bool = True
+    limit: int | None = None
+    scorer: str | None = None  # default: the version's 'scorer' param, else by model kind
+    max_attempts: int = 5
+    rpm: int | None = None
+    tpm: int | None = None
+    judge_rubric: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    errors: int
+    cached: int
+    rows_per_s: float
+    eta_s: float | None
+    concurrency: int
+
+
+class CancelToken:
+    """Set from any thread; the engine notices within ~50 ms."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+# -- creating runs -----------------------------------------------------------
+
+
+def create_run(store: Store, version: Version, dataset: Dataset,
+               options: RunOptions = RunOptions()) -> int:
+    """Check everything that can be checked before a request is sent, then record the run."""
+    model = get_model(store, version.model)
+    endpoint = get_endpoint(store, version.config["endpoint"])
+    check_template_columns(version.config["template"], dataset.columns, dataset.name)
+    scorer = resolve_scorer(model, version, options)
+    if parse_scorer_spec(scorer).kind == "judge":
+        spec = parse_scorer_spec(scorer)
+        get_version(store, spec.judge_model, spec.judge_version)
+    concurrency = options.concurrency or endpoint.max_concurrency
+    if not 1 <= concurrency <= 1024:
+        raise BadInput(f"bad concurrency {concurrency}: expected 1..1024")
+    if options.limit is not None and options.limit < 1:
+        raise BadInput(f"bad --limit {options.limit}: expected a positive number of rows")
+    n_total = min(dataset.n_rows, options.limit) if options.limit else dataset.n_rows
+    settings = {**asdict(options), "concurrency": concurrency, "scorer": scorer,
+                "rpm": options.rpm or endpoint.rpm, "tpm": options.tpm or endpoint.tpm}
+    return runs.create_run(store, model_id=model.id, version_id=version.id,
+                           dataset_id=dataset.id, n_total=n_total, settings=settings,
+                           subject=version.ref)
+
+
+def resolve_scorer(model: Model, version: Version, options: RunOptions) -> str:
+    spec = options.scorer or version.config.get("params", {}).get("scorer")
+    return validate_scorer_spec(spec or default_scorer(model.kind))
+
+
+# -- executing runs ----------------------------------------------------------
+
+
+def execute(store: Store, run_id: int, *, on_progress: Callable[[Progress], None] | None = None,
+            cancel: CancelToken | None = None) -> runs.Run:
+    """Run (or resume) a run to its end; returns the finished run record.
+
+    A 401 or exhausted quota ends the run as 'failed' and raises ``RunAborted``.
+    """
+    runs.mark_started(store, run_id)
+    engine = _Engine(store, run_id, on_progress, cancel or CancelToken())
+    started = time.perf_counter()
+    status, reason = "failed", None
+    try:
+        status, reason = asyncio.run(engine.run())
+    except MlopsError as exc:
+        reason = str(exc)
+        raise
+    except BaseException as exc:
+        reason = f"{type(exc).__name__}: {secrets.redact(str(exc))}"[:500]
+        status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        run = runs.get_run(store, run_id)
+        metrics = _final_metrics(store, run, engine, elapsed) if run.n_done else None
+        runs.finish(store, run_id, status, elapsed_s=elapsed, metrics=metrics, reason=reason,
+                    subject=f"{run.model}:{run.version}")
+        log.info("run %s %s: %s/%s rows in %.1f s", run_id, status, run.n_done, run.n_total,
+                 elapsed)
+    run = runs.get_run(store, run_id)
+    if status == "failed" and engine.abort_reason:
+        raise RunAborted(f"run {run_id} stopped: {engine.abort_reason}")
+    return run
+
+
+def _final_metrics(store: Store, run: runs.Run, engine: _Engine, elapsed: float) -> dict:
+    rows = runs.results_for_metrics(store, run.id)
+    metrics = compute_metrics(rows, wall_s=run.elapsed_s + elapsed,
+                              labels=engine.model.labels or None)
+    metrics["complete"] = len(rows) >= run.n_total
+    return metrics
+
+
+class _Abort(Exception):
+    """Raised inside a row task when the whole run must stop (401, quota)."""
+
+
+@dataclass
+class _Counts:
+    done: int = 0
+    errors: int = 0
+    cached: int = 0
+
+
+class _Engine:
+    def __init__(self, store: Store, run_id: int,
+                 on_progress: Callable[[Progress], None] | None, cancel: CancelToken):
+        self.store, self.run_id, self.cancel = store, run_id, cancel
+        self.on_progress = on_progress
+        self.run_record = runs.get_run(store, run_id)
+        self.settings = self.run_record.settings
+        self.version = get_version_by_id(store, self.run_record.version_id)
+        self.model = get_model(store, self.version.model)
+        self.endpoint = get_endpoint(store, self.version.config["endpoint"])
+        self.dataset = get_dataset_by_id(store, self.run_record.dataset_id)
+        self.scorer = self.settings["scorer"]
+        self.params = request_params(self.version.config)
+        self.price = self.endpoint.price_for(self.version.config["model_id"])
+        self.abort_reason: str | None = None
+        self.done_before = runs.done_row_indexes(store, run_id)
+        self.counts = _Counts(done=len(self.done_before))
+        self.buffer: list[tuple] = []
+        self.cache_buffer: list[tuple] = []
+        self.session_done = 0
+        self.started = time.perf_counter()
+        self.last_progress = 0.0
+
+    # -- top level -------------------------------------------------------
+    async def run(self) -> tuple[str, str | None]:
+        self.limiter = AdaptiveLimiter(int(self.settings["concurrency"]))
+        self.rpm = TokenBucket(self.settings["rpm"]) if self.settings.get("rpm") else None
+        self.tpm = TokenBucket(self.settings["tpm"]) if self.settings.get("tpm") else None
+        self.caller = await self._make_caller(self.endpoint, self.version)
+        self.judge = await self._make_judge()
+        self.tasks: set[asyncio.Task] = set()
+        flusher = asyncio.create_task(self._flush_periodically())
+        watcher = asyncio.create_task(self._watch_cancel())
+        try:
+            await self._feed()
+            if self.tasks:
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+        finally:
+            watcher.cancel()
+            flusher.cancel()
+            await asyncio.gather(watcher, flusher, return_exceptions=True)
+            self._flush()
+            self._report(force=True)
+            await self.caller.close()
+            if self.judge is not None:
+                await self.judge[0].close()
+        if self.abort_reason:
+            return "failed", self.abort_reason
+        if self.cancel.cancelled:
+            return "cancelled", "cancelled by the user"
+        return "completed", None
+
+    async def _feed(self) -> None:
+        total = self.run_record.n_total
+        for start in range(0, total, CHUNK_ROWS):
+            chunk = [(idx, row) for idx, row in
+                     iter_rows(self.store, self.dataset.id, start=start,
+                               limit=min(CHUNK_ROWS, total - start))
+                     if idx not in self.done_before]
+            requests = [(idx, row, render_messages(self.version.config, row))
+                        for idx, row in chunk]
+            hits = self._cache_lookup(requests) if self.settings.get("use_cache", True) else {}
+            for idx, row, messages in requests:
+                if self._stopping:
+                    return
+                key = cache_key(self.version.fingerprint, messages, self.params)
+                if key in hits:
+                    await self._score_and_store(idx, row, hits[key], attempts=0, latency_ms=0.0,
+                                                cached=True, key=None)
+                    continue
+                await self.limiter.acquire()
+                if self._stopping:
+                    await self.limiter.release()
+                    return
+                task = asyncio.create_task(self._process(idx, row, messages, key))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    @property
+    def _stopping(self) -> bool:
+        return self.cancel.cancelled or self.abort_reason is not None
+
+    async def _watch_cancel(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(0.05)
+        for task in list(self.tasks):
+            task.cancel()
+
+    # -- one row ---------------------------------------------------------
+    async def _process(self, idx: int, row: dict, messages: list[dict], key: str) -> None:
+        try:
+            outcome = await self._call_with_retries(self.caller, self.version, messages)
+            completion, attempts, latency_ms, error = outcome
+            if error is not None:
+                self._store_error(idx, row, attempts, error)
+            else:
+                await self._score_and_store(idx, row, completion, attempts=attempts,
+                                            latency_ms=latency_ms, cached=False, key=key)
+        except _Abort as exc:
+            if self.abort_reason is None:
+                self.abort_reason = str(exc)
+        finally:
+            await self.limiter.release()
+
+    async def _call_with_retries(self, caller, version: Version, messages: list[dict]):
+        """(completion, attempts, latency_ms, (error_class, message) or None)."""
+        max_attempts = max(1, int(self.settings.get("max_attempts", 5)))
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.rpm:
+                await self.rpm.take(1)
+            if self.tpm:
+                await self.tpm.take(_estimate_tokens(messages, self.params))
+            started = time.perf_counter()
+            try:
+                completion = await caller.complete(version, messages)
+                return completion, attempt, (time.perf_counter() - started) * 1000, None
+            except _Retryable as exc:
+                if exc.rate_limited:
+                    await self.limiter.on_rate_limited(exc.retry_after)
+                if attempt >= max_attempts:
+                    return None, attempt, None, (exc.error_class, exc.message)
+                delay = exc.retry_after if exc.retry_after is not None else backoff_delay(attempt)
+                await asyncio.sleep(min(delay, MAX_RETRY_AFTER_S))
+            except _RowError as exc:
+                return None, attempt, None, (exc.error_class, exc.message)
+            else:
+                pass
+
+    async def _score_and_store(self, idx: int, row: dict, completion: Completion, *,
+                               attempts: int, latency_ms: float, cached: bool,
+                               key: str | None) -> None:
+        expected = row.get(self.dataset.expected_col) if self.dataset.expected_col else None
+        prediction, parse_error = parse_output(self.version.config["parser"], completion.text,
+                                               self.model.labels or None)
+        correct, value = await self._score(row, prediction, expected, completion.text)
+        error_class, error_message = ("parse_error", parse_error) if parse_error else (None, None)
+        cost = None if cached else cost_usd(self.price, completion.prompt_tokens,
+                                            completion.completion_tokens)
+        if cached:
+            cost = 0.0
+        self.buffer.append((
+            self.run_id, idx, completion.text, prediction, expected,
+            None if correct is None else int(correct), value, latency_ms,
+            None if cached else completion.prompt_tokens,
+            None if cached else completion.completion_tokens, cost, attempts, error_class,
+            error_message, int(cached), utcnow(),
+        ))
+        if key is not None and self.settings.get("use_cache", True):
+            self.cache_buffer.append((key, completion.text, completion.prompt_tokens,
+                                      completion.completion_tokens, utcnow()))
+        self._counted(error=error_class is not None, cached=cached)
+
+    def _store_error(self, idx: int, row: dict, attempts: int, error: tuple[str, str]) -> None:
+        expected = row.get(self.dataset.expected_col) if self.dataset.expected_col else None
+        # A failed row is scored wrong when it has an expected answer (see metrics).
+        correct = 0 if expected not in (None, "") else None
+        self.buffer.append((
+            self.run_id, idx, None, None, expected, correct, 0.0 if correct == 0 else None,
+            None, None, None, None, attempts, error[0], secrets.redact(error[1])[:500], 0,
+            utcnow(),
+        ))
+        self._counted(error=True, cached=False)
+
+    def _counted(self, *, error: bool, cached: bool) -> None:
+        self.counts.done += 1
+        self.session_done += 1
+        self.counts.errors += int(error)
+        self.counts.cached += int(cached)
+        if len(self.buffer) >= FLUSH_ROWS:
+            self._flush()
+        self._report()
+
+    async def _score(self, row: dict, prediction: str | None, expected: str | None,
+                     output: str) -> tuple[bool | None, float | None]:
+        if self.judge is None:
+            return score(self.scorer, prediction, expected, output)
+        caller, judge_version, rubric = self.judge
+        messages = build_judge_messages(rubric, row, output, expected)
+        completion, _, _, error = await self._call_with_retries(caller, judge_version, messages)
+        if error is not None:
+            return None, None
+        correct, value, _ = parse_judge_reply(completion.text)
+        return correct, value
+
+    # -- persistence -----------------------------------------------------
+    def _cache_lookup(self, requests: list[tuple[int, dict, list]]) -> dict[str, Completion]:
+        keys = [cache_key(self.version.fingerprint, m, self.params) for _, _, m in requests]
+        hits: dict[str, Completion] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for key, output, pt, ct in self.store.db.execute(
+                    f"SELECT key, output, prompt_tokens, completion_tokens FROM response_cache "
+                    f"WHERE key IN ({marks})", part):
+                hits[key] = Completion(output, pt, ct)
+        return hits
+
+    def _flush(self) -> None:
+        if not self.buffer and not self.cache_buffer:
+            return
+        rows, cache = self.buffer, self.cache_buffer
+        self.buffer, self.cache_buffer = [], []
+        with self.store.transaction() as db:
+            db.conn.executemany(
+                f"INSERT INTO run_results ({', '.join(('run_id', *runs.RESULT_COLUMNS))}) "
+                f"VALUES ({', '.join('?' * (len(runs.RESULT_COLUMNS) + 1))})", rows)
+            if cache:
+                db.conn.executemany(
+                    "INSERT OR IGNORE INTO response_cache (key, output, prompt_tokens, "
+                    "completion_tokens, created_at) VALUES (?, ?, ?, ?, ?)", cache)
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            self._flush()
+
+    def _report(self, *, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.on_progress is None or (not force and now - self.last_progress < PROGRESS_EVERY_S):
+            return
+        self.last_progress = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.session_done / elapsed
+        remaining = self.run_record.n_total - self.counts.done
+        self.on_progress(Progress(
+            done=self.counts.done, total=self.run_record.n_total, errors=self.counts.errors,
+            cached=self.counts.cached, rows_per_s=rate,
+            eta_s=remaining / rate if rate > 0 else None, concurrency=self.limiter.limit,
+        ))
+
+    # -- callers ---------------------------------------------------------
+    async def _make_caller(self, endpoint: Endpoint, version: Version):
+        if endpoint.kind == "python":
+            return _PythonCaller(endpoint, int(self.settings["concurrency"]))
+        return _OpenAICaller(endpoint)
+
+    async def _make_judge(self):
+        spec = parse_scorer_spec(self.scorer)
+        if spec.kind != "judge":
+            return None
+        judge_version = get_version(self.store, spec.judge_model, spec.judge_version)
+        endpoint = get_endpoint(self.store, judge_version.config["endpoint"])
+        rubric = self.settings.get("judge_rubric") or judge_version.config.get("system_prompt")
+        return await self._make_caller(endpoint, judge_version), judge_version, rubric
+
+
+def _estimate_tokens(messages: list[dict], params: dict) -> float:
+    chars = sum(len(m.get("content") or "") for m in messages)
+    return chars / 4 + float(params.get("max_tokens") or params.get("max_completion_tokens") or 256)
+
+
+class _Retryable(Exception):
+    def __init__(self, error_class: str, message: str, *, retry_after: float | None = None,
+                 rate_limited: bool = False):
+        super().__init__(message)
+        self.error_class, self.message = error_class, message
+        self.retry_after, self.rate_limited = retry_after, rate_limited
+
+
+class _RowError(Exception):
+    def __init__(self, error_class: str, message: str):
+        super().__init__(message)
+        self.error_class, self.message = error_class, message
+
+
+class _OpenAICaller:
+    """One AsyncOpenAI client; SDK retries off (we retry), explicit timeout."""
+
+    def __init__(self, endpoint: Endpoint):
+        import openai
+
+        self.openai = openai
+        self.endpoint = endpoint
+        self.client = openai.AsyncOpenAI(
+            api_key=secrets.resolve(endpoint.name, endpoint.api_key_ref),
+            base_url=endpoint.base_url, max_retries=0, timeout=endpoint.timeout_s,
+        )
+        accepted = set(inspect.signature(self.client.chat.completions.create).parameters)
+        self.accepted = accepted - {"model", "messages", "extra_body", "stream"}
+
+    def _kwargs(self, version: Version) -> dict[str, Any]:
+        params = request_params(version.config)
+        known = {k: v for k, v in params.items() if k in self.accepted}
+        extra = {k: v for k, v in params.items() if k not in self.accepted}
+        return {**known, **({"extra_body": extra} if extra else {})}
+
+    async def complete(self, version: Version, messages: list[dict]) -> Completion:
+        openai = self.openai
+        try:
+            response = await self.client.chat.completions.create(
+                model=version.config["model_id"], messages=messages, **self._kwargs(version))
+        except openai.APITimeoutError:
+            raise _Retryable("timeout", f"no answer within {self.endpoint.timeout_s:g} s") from None
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            raise _Retryable("connection", f"connection failed: {cause}") from None
+        except openai.APIStatusError as exc:
+            raise _classify_status(exc) from None
+        except (openai.APIResponseValidationError, json.JSONDecodeError, ValueError) as exc:
+            raise _Retryable("bad_response", f"malformed response: {exc}") from None
+        choice = response.choices[0] if response.choices else None
+        text = (choice.message.content or "") if choice is not None else ""
+        usage = response.usage
+        return Completion(text, getattr(usage, "prompt_tokens", None),
+                          getattr(usage, "completion_tokens", None))
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _error_message(exc) -> tuple[str, str]:
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code") or error.get("type") or ""), str(error.get("message") or "")
+    return "", str(getattr(exc, "message", exc))
+
+
+def _classify_status(exc) -> Exception:
+    status = exc.status_code
+    code, message = _error_message(exc)
+    text = f"HTTP {status}: {message}".strip()
+    if status == 401 or status == 403:
+        return _Abort(f"the endpoint refused the API key ({text})")
+    if status == 429 and code == "insufficient_quota":
+        return _Abort(f"the account's quota is exhausted ({text})")
+    if status in RETRYABLE_STATUS or status >= 500:
+        return _Retryable(f"http_{status}", text,
+                          retry_after=retry_after_seconds(exc.response.headers),
+                          rate_limited=status == 429)
+    return _RowError(f"http_{status}", text)
+
+
+class _PythonCaller:
+    """A local ``module:function`` model, called in a thread pool sized to the run."""
+
+    def __init__(self, endpoint: Endpoint, concurrency: int):
+        self.endpoint = endpoint
+        self.pool = ThreadPoolExecutor(max_workers=min(concurrency, 32),
+                                       thread_name_prefix="mlops-python-model")
+
+    async def complete(self, version: Version, messages: list[dict]) -> Completion:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.pool, call_python_target,
+                                              self.endpoint.target, messages,
+                                              request_params(version.config))
+        except MlopsError as exc:
+            raise _RowError("python_error", str(exc)) from None
+        except Exception as exc:
+            raise _RowError("python_error", f"{type(exc).__name__}: {exc}") from None
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.pool.shutdown(wait=True, cancel_futures=True)

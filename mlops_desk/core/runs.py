@@ -1,0 +1,192 @@
+"""Run records: creation, status changes, listings, row results, recovery after a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_desk.core import audit
+from mlops_desk.core.errors import BadInput, Conflict, NotFound
+from mlops_desk.core.store import Store, utcnow
+
+STATUSES = ("queued", "running", "completed", "cancelled", "interrupted", "failed")
+RESUMABLE = ("interrupted", "cancelled", "failed")
+RESULT_COLUMNS = (
+    "row_idx", "output", "prediction", "expected", "correct", "score", "latency_ms",
+    "prompt_tokens", "completion_tokens", "cost", "attempts", "error_class", "error_message",
+    "cached", "finished_at",
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    model: str
+    version: int
+    version_id: int
+    dataset: str
+    dataset_id: int
+    status: str
+    settings: dict[str, Any]
+    n_total: int
+    n_done: int
+    metrics: dict[str, Any] | None
+    reason: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "model": self.model, "version": self.version,
+            "dataset": self.dataset, "status": self.status, "settings": self.settings,
+            "n_total": self.n_total, "n_done": self.n_done, "reason": self.reason,
+            "created_at": self.created_at, "started_at": self.started_at,
+            "finished_at": self.finished_at, "elapsed_s": self.elapsed_s,
+            "metrics": self.metrics,
+        }
+
+
+_RUN_SELECT = """
+SELECT r.*, m.name AS model_name, v.number AS version_number, d.name AS dataset_name,
+       (SELECT count(*) FROM run_results x WHERE x.run_id = r.id) AS n_done
+FROM runs r
+JOIN models m ON m.id = r.model_id
+JOIN versions v ON v.id = r.version_id
+JOIN datasets d ON d.id = r.dataset_id
+"""
+
+
+def _run(row: dict) -> Run:
+    return Run(
+        id=row["id"], model=row["model_name"], version=row["version_number"],
+        version_id=row["version_id"], dataset=row["dataset_name"], dataset_id=row["dataset_id"],
+        status=row["status"], settings=json.loads(row["settings"]), n_total=row["n_total"],
+        n_done=row["n_done"], metrics=json.loads(row["metrics"]) if row["metrics"] else None,
+        reason=row["reason"], created_at=row["created_at"], started_at=row["started_at"],
+        finished_at=row["finished_at"], elapsed_s=row["elapsed_s"],
+    )
+
+
+def create_run(store: Store, *, model_id: int, version_id: int, dataset_id: int, n_total: int,
+               settings: dict[str, Any], subject: str) -> int:
+    with store.transaction() as db:
+        run_id = db["runs"].insert({
+            "model_id": model_id, "version_id": version_id, "dataset_id": dataset_id,
+            "status": "queued", "settings": json.dumps(settings, sort_keys=True),
+            "n_total": n_total, "created_at": utcnow(), "created_by": audit.os_user(),
+        }).last_pk
+        audit.append(store, "run.create", subject, {"run_id": run_id, **settings})
+    return int(run_id)
+
+
+def get_run(store: Store, run_id: int) -> Run:
+    rows = list(store.db.query(_RUN_SELECT + " WHERE r.id = ?", [run_id]))
+    if not rows:
+        raise NotFound(f"no run with id {run_id} (see 'runs list')")
+    return _run(rows[0])
+
+
+def list_runs(store: Store, *, model: str | None = None, limit: int | None = None) -> list[Run]:
+    sql, params = _RUN_SELECT, []
+    if model:
+        sql += " WHERE m.name = ?"
+        params.append(model)
+    sql += " ORDER BY r.id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_run(r) for r in store.db.query(sql, params)]
+
+
+def mark_started(store: Store, run_id: int) -> None:
+    """Claim a run for this process; refuses one that another live process is running."""
+    with store.transaction() as db:
+        run = get_run(store, run_id)
+        if run.status == "running":
+            pid = db.execute("SELECT pid FROM runs WHERE id = ?", [run_id]).fetchone()[0]
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise Conflict(f"run {run_id} is being run by process {pid}")
+        elif run.status not in ("queued", *RESUMABLE):
+            raise BadInput(f"run {run_id} is {run.status}; only interrupted, cancelled or "
+                           "failed runs can be resumed")
+        db.execute("UPDATE runs SET status = 'running', pid = ?, reason = NULL, "
+                   "started_at = coalesce(started_at, ?) WHERE id = ?",
+                   [os.getpid(), utcnow(), run_id])
+
+
+def finish(store: Store, run_id: int, status: str, *, elapsed_s: float,
+           metrics: dict[str, Any] | None, reason: str | None, subject: str) -> None:
+    assert status in STATUSES
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE runs SET status = ?, metrics = ?, reason = ?, finished_at = ?, pid = NULL, "
+            "elapsed_s = elapsed_s + ? WHERE id = ?",
+            [status, json.dumps(metrics, allow_nan=False) if metrics is not None else None,
+             reason, utcnow(), elapsed_s, run_id],
+        )
+        audit.append(store, f"run.{status}", subject,
+                     {"run_id": run_id, "reason": reason,
+                      "accuracy": (metrics or {}).get("accuracy")})
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(store: Store) -> list[int]:
+    """Mark runs left 'running' by a dead process as 'interrupted' (done at start-up)."""
+    stale = [
+        run_id for run_id, pid in store.db.execute(
+            "SELECT id, pid FROM runs WHERE status = 'running'").fetchall()
+        if not pid or (pid != os.getpid() and not _pid_alive(pid))
+    ]
+    for run_id in stale:
+        with store.transaction() as db:
+            db.execute("UPDATE runs SET status = 'interrupted', pid = NULL, "
+                       "reason = 'the process running it stopped' WHERE id = ? "
+                       "AND status = 'running'", [run_id])
+            audit.append(store, "run.interrupted", f"run:{run_id}", {"run_id": run_id})
+    return stale
+
+
+def done_row_indexes(store: Store, run_id: int) -> set[int]:
+    return {r[0] for r in store.db.execute(
+        "SELECT row_idx FROM run_results WHERE run_id = ?", [run_id])}
+
+
+def results_for_metrics(store: Store, run_id: int) -> list[dict[str, Any]]:
+    """The columns metrics need (no output text), so 100k rows stay small."""
+    cursor = store.db.execute(
+        "SELECT row_idx, expected, prediction, correct, score, latency_ms, prompt_tokens, "
+        "completion_tokens, cost, error_class, cached FROM run_results WHERE run_id = ? "
+        "ORDER BY row_idx", [run_id])
+    names = [d[0] for d in cursor.description]
+    rows = []
+    for values in cursor:
+        row = dict(zip(names, values, strict=True))
+        row["correct"] = None if row["correct"] is None else bool(row["correct"])
+        row["cached"] = bool(row["cached"])
+        rows.append(row)
+    return rows
+
+
+def fetch_results(store: Store, run_id: int, *, where: str = "", params: list | None = None,
+                  order: str = "row_idx", limit: int | None = None,
+                  offset: int = 0) -> list[dict[str, Any]]:
+    """Full row results for tables and reports (``where`` is built by our own callers)."""
+    sql = f"SELECT {', '.join(RESULT_COLUMNS)} FROM run_results WHERE run_id = ?"
+    if where:
+        sql += f" AND ({where})"
+    sql += f" ORDER BY {order}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    return list(store.db.query(sql, [run_id, *(params or [])]))

@@ -1,0 +1,260 @@
+"""Schema migrations. ``PRAGMA user_version`` counts the ones applied.
+
+Append a new function to ``MIGRATIONS`` for every change; never edit a shipped one.
+Immutability of versions, datasets and the audit log is enforced by triggers, so
+no code path (ours or a stray script) can rewrite them quietly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+V1 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE endpoints (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('openai', 'python')),
+    base_url TEXT,
+    target TEXT,
+    api_key_ref TEXT NOT NULL DEFAULT '',
+    timeout_s REAL NOT NULL DEFAULT 60,
+    max_concurrency INTEGER NOT NULL DEFAULT 8,
+    rpm INTEGER,
+    tpm INTEGER,
+    prices TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('classification', 'extraction', 'generation')),
+    labels TEXT NOT NULL DEFAULT '[]',
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE versions (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    number INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    config TEXT NOT NULL,
+    parent_id INTEGER REFERENCES versions(id),
+    note TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '[]',
+    archived INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (model_id, number),
+    UNIQUE (model_id, fingerprint)
+);
+CREATE TRIGGER versions_immutable BEFORE UPDATE OF model_id, number, fingerprint, config,
+    parent_id, created_at, created_by ON versions
+BEGIN SELECT RAISE(ABORT, 'a registered version cannot be edited; register a new one'); END;
+CREATE TRIGGER versions_no_delete BEFORE DELETE ON versions
+BEGIN SELECT RAISE(ABORT, 'a registered version cannot be deleted; archive it'); END;
+
+CREATE TABLE datasets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL UNIQUE,
+    n_rows INTEGER NOT NULL,
+    columns TEXT NOT NULL,
+    input_cols TEXT NOT NULL,
+    expected_col TEXT,
+    validation TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TRIGGER datasets_immutable BEFORE UPDATE ON datasets
+BEGIN SELECT RAISE(ABORT, 'a dataset snapshot cannot be changed'); END;
+CREATE TRIGGER datasets_no_delete BEFORE DELETE ON datasets
+BEGIN SELECT RAISE(ABORT, 'a dataset snapshot cannot be deleted'); END;
+
+CREATE TABLE dataset_rows (
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+    idx INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, idx)
+) WITHOUT ROWID;
+CREATE TRIGGER dataset_rows_immutable BEFORE UPDATE ON dataset_rows
+BEGIN SELECT RAISE(ABORT, 'a dataset snapshot cannot be changed'); END;
+CREATE TRIGGER dataset_rows_no_delete BEFORE DELETE ON dataset_rows
+BEGIN SELECT RAISE(ABORT, 'a dataset snapshot cannot be changed'); END;
+
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    version_id INTEGER NOT NULL REFERENCES versions(id),
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+    status TEXT NOT NULL CHECK (status IN
+        ('queued', 'running', 'completed', 'cancelled', 'interrupted', 'failed')),
+    settings TEXT NOT NULL DEFAULT '{}',
+    n_total INTEGER NOT NULL,
+    metrics TEXT,
+    reason TEXT,
+    pid INTEGER,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    elapsed_s REAL NOT NULL DEFAULT 0,
+    created_by TEXT NOT NULL
+);
+CREATE INDEX runs_by_model ON runs (model_id, created_at);
+CREATE INDEX runs_by_version ON runs (version_id, dataset_id);
+
+CREATE TABLE run_results (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    row_idx INTEGER NOT NULL,
+    output TEXT,
+    prediction TEXT,
+    expected TEXT,
+    correct INTEGER,
+    score REAL,
+    latency_ms REAL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost REAL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    error_class TEXT,
+    error_message TEXT,
+    cached INTEGER NOT NULL DEFAULT 0,
+    finished_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, row_idx)
+) WITHOUT ROWID;
+
+CREATE TABLE response_cache (
+    key TEXT PRIMARY KEY,
+    output TEXT NOT NULL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    user TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    details TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in _split(V1):
+        conn.execute(statement)
+
+
+def _split(script: str) -> list[str]:
+    """Split a script into statements, keeping trigger bodies (which contain ';') whole."""
+    statements, current = [], []
+    for line in script.strip().splitlines():
+        current.append(line)
+        text = "\n".join(current).strip()
+        if text.endswith(";") and sqlite3.complete_statement(text):
+            statements.append(text)
+            current = []
+    return statements
+
+
+# v2 (issue 5): environments, deployment history, gate policies, the gateway's request log.
+V2 = """
+CREATE TABLE environments (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    name TEXT NOT NULL,
+    version_id INTEGER REFERENCES versions(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (model_id, name)
+);
+CREATE TRIGGER environments_no_delete BEFORE DELETE ON environments
+BEGIN SELECT RAISE(ABORT, 'an environment cannot be deleted; its history refers to it'); END;
+
+CREATE TABLE deployments (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    user TEXT NOT NULL,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    environment TEXT NOT NULL,
+    from_version_id INTEGER REFERENCES versions(id),
+    to_version_id INTEGER NOT NULL REFERENCES versions(id),
+    action TEXT NOT NULL CHECK (action IN ('deploy', 'rollback')),
+    reason TEXT NOT NULL DEFAULT '',
+    gate_run_id INTEGER REFERENCES runs(id),
+    forced INTEGER NOT NULL DEFAULT 0,
+    gate_report TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX deployments_by_model ON deployments (model_id, environment, id);
+CREATE TRIGGER deployments_append_only_update BEFORE UPDATE ON deployments
+BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
+CREATE TRIGGER deployments_append_only_delete BEFORE DELETE ON deployments
+BEGIN SELECT RAISE(ABORT, 'the deployment history is append-only'); END;
+
+CREATE TABLE gate_policies (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    environment TEXT NOT NULL,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+    rules TEXT NOT NULL,
+    non_inferior INTEGER NOT NULL DEFAULT 0,
+    alpha REAL NOT NULL DEFAULT 0.05,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    UNIQUE (model_id, environment)
+);
+
+-- ts is epoch seconds (REAL): a time series that charts and per-minute buckets read directly.
+CREATE TABLE gateway_requests (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    environment TEXT,
+    version_id INTEGER NOT NULL REFERENCES versions(id),
+    latency_ms REAL NOT NULL,
+    status INTEGER NOT NULL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost REAL,
+    error TEXT,
+    input_chars INTEGER,
+    label TEXT,
+    stream INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX gateway_requests_by_time ON gateway_requests (ts);
+CREATE INDEX gateway_requests_by_model ON gateway_requests (model_id, ts);
+"""
+
+DEFAULT_ENVIRONMENTS = ("staging", "production")
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    for statement in _split(V2):
+        conn.execute(statement)
+    # Models created before v2 get the default environments, empty.
+    for env in DEFAULT_ENVIRONMENTS:
+        conn.execute(
+            "INSERT INTO environments (model_id, name, created_at, updated_at) "
+            "SELECT id, ?, created_at, created_at FROM models",
+            [env],
+        )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]

@@ -1,0 +1,1 @@
+"""Icons, styles, sample workspace data and report templates."""
