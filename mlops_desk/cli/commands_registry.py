@@ -425,7 +425,6 @@ def dataset_show(ctx: Context) -> int:
         return 0
     print(f"dataset {dataset.name}: {dataset.n_rows} rows from {dataset.source_name}, "
           f"sha256 {dataset.sha256}")
-    print(f"inputs {', '.join(dataset.input_cols)}; expected {dataset.expected_col or '-'}")
     print(format_report(dataset.validation))
     if ctx.args.rows > 0:
         rows = [[row.get(c) for c in dataset.columns]

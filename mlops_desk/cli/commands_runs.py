@@ -87,8 +87,8 @@ def _thresholds(specs: list[str], option: str) -> list[tuple[str, str, float]]:
         if not sep or number is None:
             raise BadInput(f"bad {option} {spec!r}: expected METRIC=VALUE, e.g. accuracy=0.9")
         if name not in known:
-            raise BadInput(f"bad {option} {spec!r}: unknown metric {name!r} "
-                           f"(known: {', '.join(sorted(k for k in known if k in SUMMARY_METRICS))})")
+            names = ", ".join(sorted(k for k in known if k in SUMMARY_METRICS))
+            raise BadInput(f"bad {option} {spec!r}: unknown metric {name!r} (known: {names})")
         parsed.append((name, option, number))
     return parsed
 

@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from mlops_desk.core.errors import StoreError
 from mlops_desk.core.schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 APP_NAME = "mlops-desk"
 BUSY_TIMEOUT_S = 10.0
@@ -107,10 +110,22 @@ class Store:
         return conn
 
     @property
+    def conn(self) -> sqlite3.Connection:
+        """The calling thread's raw connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @property
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite_utils.Database(self._connect(), execute_plugins=False)
+            # Imported on first use: sqlite_utils imports pandas and numpy eagerly
+            # (~0.35 s), which the GUI must not pay before its window shows.
+            import sqlite_utils
+
+            db = sqlite_utils.Database(self.conn, execute_plugins=False)
             self._local.db = db
         return db
 
@@ -153,19 +168,23 @@ class Store:
 
     def close_thread_connection(self) -> None:
         """Close the calling thread's connection (worker threads call this when done)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
             with self._lock:
-                if db.conn in self._connections:
-                    self._connections.remove(db.conn)
-            db.conn.close()
-            self._local.db = None
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            conn.close()
+            self._local.conn = self._local.db = None
 
     # -- schema ------------------------------------------------------
     def _prepare(self) -> None:
         if not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self.db.conn
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder for database {self.path}: "
+                                 f"{exc.strerror or exc}") from None
+        conn = self.conn
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             # Refuse before touching anything: not even WAL mode is switched on.
@@ -196,13 +215,13 @@ class Store:
         """A consistent copy of the database (sqlite's online backup), e.g. before a migration."""
         dest = sqlite3.connect(target)
         try:
-            self.db.conn.backup(dest)
+            self.conn.backup(dest)
         finally:
             dest.close()
         return target
 
     def schema_version(self) -> int:
-        return self.db.conn.execute("PRAGMA user_version").fetchone()[0]
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def _has_tables(conn: sqlite3.Connection) -> bool:
