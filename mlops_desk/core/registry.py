@@ -16,6 +16,7 @@ from mlops_desk.core import audit
 from mlops_desk.core.canonical import normalise, sha256_of
 from mlops_desk.core.errors import BadInput, Conflict, NotFound
 from mlops_desk.core.parsing import validate_parser_spec
+from mlops_desk.core.schema import DEFAULT_ENVIRONMENTS
 from mlops_desk.core.store import Store, utcnow
 
 MODEL_KINDS = ("classification", "extraction", "generation")
@@ -207,6 +208,10 @@ def create_model(store: Store, name: str, *, kind: str = "classification",
         db["models"].insert({"name": name, "kind": kind, "labels": json.dumps(labels or []),
                              "description": description, "created_at": utcnow()})
         model = get_model(store, name)
+        now = utcnow()
+        db.conn.executemany(  # every model starts with empty staging and production
+            "INSERT INTO environments (model_id, name, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?)", [(model.id, env, now, now) for env in DEFAULT_ENVIRONMENTS])
         audit.append(store, "model.create", f"model:{name}",
                      {"kind": kind, "labels": model.labels, "description": description})
     return model
@@ -295,14 +300,17 @@ def fingerprint(config: dict[str, Any]) -> str:
 def template_columns(template: str) -> list[str]:
     """Column names a template uses (``{column}``); ``{{`` and ``}}`` are literal braces."""
     try:
-        fields = [name for _, name, spec, conv in string.Formatter().parse(template)
-                  if name is not None]
+        parts = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template)
+                 if name is not None]
     except ValueError as exc:
         raise BadInput(f"malformed prompt template: {exc}") from None
-    for name in fields:
-        if not name or not re.match(r"^[^\[\].!:]+$", name):
+    fields = [name for name, _, _ in parts]
+    for name, spec, conv in parts:
+        # A conversion or format spec ({x!r}, {x:d}) would garble or break every row's render.
+        if not name or not re.match(r"^[^\[\].!:]+$", name) or spec or conv:
+            shown = name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
             raise BadInput(
-                f"malformed prompt template placeholder {{{name}}}: use {{column}} "
+                f"malformed prompt template placeholder {{{shown}}}: use {{column}} "
                 "(write {{ and }} for literal braces)"
             )
     return list(dict.fromkeys(fields))
@@ -335,8 +343,13 @@ _VERSION_SELECT = (
 
 def register_version(store: Store, model_name: str, config: dict[str, Any], *,
                      note: str = "", tags: list[str] | None = None,
-                     parent_number: int | None = None) -> tuple[Version, bool]:
-    """Register a config; an identical one returns the existing version (created=False)."""
+                     parent_number: int | None = None,
+                     created_at: str | None = None) -> tuple[Version, bool]:
+    """Register a config; an identical one returns the existing version (created=False).
+
+    ``created_at`` back-dates the version; only the sample workspace uses it, because a
+    version's timestamp is immutable once written.
+    """
     config = normalise(config)
     digest = fingerprint(config)
     with store.transaction() as db:
@@ -357,7 +370,7 @@ def register_version(store: Store, model_name: str, config: dict[str, Any], *,
         db["versions"].insert({
             "model_id": model.id, "number": number, "fingerprint": digest,
             "config": json.dumps(config, sort_keys=True), "parent_id": parent_id, "note": note,
-            "tags": json.dumps(tags or []), "archived": 0, "created_at": utcnow(),
+            "tags": json.dumps(tags or []), "archived": 0, "created_at": created_at or utcnow(),
             "created_by": audit.os_user(),
         })
         version = get_version(store, model.name, number)

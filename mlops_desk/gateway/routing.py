@@ -1,0 +1,137 @@
+"""Which version serves a request's ``model``: ``NAME`` (production), ``NAME@ENV``, ``NAME:N``.
+
+Resolution is cached and the cache is dropped whenever another connection commits to the
+database (``PRAGMA data_version`` changes), so a deploy or rollback takes effect on the
+next request without a restart, at the cost of one cheap pragma per request.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_desk.core import secrets
+from mlops_desk.core.errors import MlopsError, NotFound
+from mlops_desk.core.inference import request_params
+from mlops_desk.core.registry import Endpoint, Version, get_endpoint, get_model, get_version
+from mlops_desk.core.store import Store
+from mlops_desk.gateway.errors import not_found, upstream_failure
+
+DEFAULT_ENVIRONMENT = "production"
+KEY_TTL_S = 60.0  # re-read keys now and then: a key changed in the keyring is picked up
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything needed to serve one gateway model name."""
+
+    model_id: int
+    model: str
+    labels: tuple[str, ...]
+    environment: str | None  # None for a pinned NAME:N
+    version: Version
+    endpoint: Endpoint
+    params: dict[str, Any]  # the version's request parameters
+    overridable: frozenset[str]  # parameter names a client may override ("*" = all)
+    api_key: str = field(default="", repr=False)
+
+    @property
+    def served_as(self) -> str:
+        return self.version.ref if self.environment is None else (
+            f"{self.model}@{self.environment}")
+
+
+def parse_name(name: str) -> tuple[str, str | None, int | None]:
+    """``NAME`` / ``NAME@ENV`` / ``NAME:N`` -> (model, environment, pinned version)."""
+    model, sep, number = name.rpartition(":")
+    if sep and model and number.isdigit():
+        return model, None, int(number)
+    model, sep, env = name.partition("@")
+    if sep:
+        return model, env, None
+    return name, DEFAULT_ENVIRONMENT, None
+
+
+class Router:
+    """Per-thread (the event loop's): it uses that thread's SQLite connection."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._targets: dict[str, Target] = {}
+        self._keys: dict[tuple[str, str], tuple[float, str]] = {}
+        self._data_version: int | None = None
+
+    def resolve(self, name: str) -> Target:
+        self._drop_stale()
+        target = self._targets.get(name)
+        if target is None:
+            target = self._targets[name] = self._load(name)
+        return target
+
+    def served_names(self) -> list[str]:
+        """Every name that resolves now: NAME (production) and NAME@ENV per deployed env."""
+        rows = self._store.db.execute(
+            "SELECT m.name, e.name FROM environments e JOIN models m ON m.id = e.model_id "
+            "WHERE e.version_id IS NOT NULL ORDER BY m.name, e.id").fetchall()
+        names = []
+        for model, env in rows:
+            if env == DEFAULT_ENVIRONMENT:
+                names.append(model)
+        names += [f"{model}@{env}" for model, env in rows]
+        return sorted(names, key=lambda name: (name.partition("@")[0], "@" in name))
+
+    def _drop_stale(self) -> None:
+        version = self._store.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._targets.clear()
+            self._data_version = version
+
+    def _load(self, name: str) -> Target:
+        model_name, env, number = parse_name(name)
+        try:
+            model = get_model(self._store, model_name)
+        except NotFound:
+            raise not_found(f"The model '{name}' does not exist: no model named "
+                            f"'{model_name}' is registered.") from None
+        if number is None:
+            number = self._env_version(name, model.id, model.name, env)
+        try:
+            version = get_version(self._store, model.name, number)
+        except NotFound:
+            raise not_found(f"The model '{name}' does not exist: {model.name} has no "
+                            f"version {number}.") from None
+        endpoint = get_endpoint(self._store, version.config["endpoint"])
+        params = request_params(version.config)
+        allowed = (version.config.get("params") or {}).get("allow_client_override") or []
+        if isinstance(allowed, str):
+            allowed = [allowed]
+        return Target(model.id, model.name, tuple(model.labels), env, version, endpoint, params,
+                      frozenset(str(k) for k in allowed), self._key(endpoint))
+
+    def _env_version(self, name: str, model_id: int, model: str, env: str | None) -> int:
+        row = self._store.db.execute(
+            "SELECT e.version_id, v.number FROM environments e LEFT JOIN versions v "
+            "ON v.id = e.version_id WHERE e.model_id = ? AND e.name = ?", [model_id, env]
+        ).fetchone()
+        if row is None:
+            raise not_found(f"The model '{name}' does not exist: {model} has no environment "
+                            f"'{env}'.")
+        if row[0] is None:
+            raise not_found(f"The model '{name}' is not being served: nothing is deployed "
+                            f"to {model}@{env}.")
+        return row[1]
+
+    def _key(self, endpoint: Endpoint) -> str:
+        if endpoint.kind != "openai":
+            return ""
+        cache_key = (endpoint.name, endpoint.api_key_ref)
+        cached = self._keys.get(cache_key)
+        if cached and time.monotonic() - cached[0] < KEY_TTL_S:
+            return cached[1]
+        try:
+            key = secrets.resolve(endpoint.name, endpoint.api_key_ref)
+        except MlopsError as exc:
+            raise upstream_failure(f"cannot call endpoint {endpoint.name}: {exc}") from None
+        self._keys[cache_key] = (time.monotonic(), key)
+        return key
