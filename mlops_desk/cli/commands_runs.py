@@ -74,9 +74,9 @@ def run_command(ctx: Context) -> int:
 
 
 def _thresholds(specs: list[str], option: str) -> list[tuple[str, str, float]]:
-    from mlops_desk.core.metrics import compute_metrics
+    from mlops_desk.core.metrics import NUMERIC_KEYS
 
-    known = set(compute_metrics([], wall_s=None))
+    known = set(NUMERIC_KEYS)  # not per_class, confusion, labels: they are not numbers
     parsed = []
     for spec in specs:
         name, sep, value = spec.partition("=")
@@ -240,7 +240,8 @@ def run_compare(ctx: Context, id_a: int, id_b: int) -> int:
     comparison = compare_runs(runs.results_for_metrics(ctx.store, id_a),
                               runs.results_for_metrics(ctx.store, id_b), a.metrics, b.metrics)
     if ctx.json:
-        print_json({"a": id_a, "b": id_b, **comparison})
+        # Not "a"/"b": the comparison's own "b" and "c" are McNemar's discordant counts.
+        print_json({"run_a": id_a, "run_b": id_b, **comparison})
         return 0
     print(f"A = run {id_a} ({a.model}:{a.version}), B = run {id_b} ({b.model}:{b.version}), "
           f"dataset {a.dataset}, {comparison['n_paired']} paired rows")

@@ -126,7 +126,8 @@ def create_run(store: Store, version: Version, dataset: Dataset,
     tpm = endpoint.tpm if options.tpm is None else options.tpm
     for name, value in (("rpm", rpm), ("tpm", tpm)):
         if value is not None and value < 1:  # a rate <= 0 would stall the run for ever
-            raise BadInput(f"bad --{name} {value}: expected a positive number per minute")
+            raise BadInput(f"bad {name} limit {value} (from --{name} or the endpoint): "
+                           "expected a positive number per minute")
     n_total = min(dataset.n_rows, options.limit) if options.limit else dataset.n_rows
     settings = {**asdict(options), "concurrency": concurrency, "scorer": scorer,
                 "rpm": rpm, "tpm": tpm}
