@@ -27,7 +27,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> ArgumentParser:
-    from mlops_desk.cli import commands_deploy, commands_registry, commands_runs
+    from mlops_desk.cli import commands_demo, commands_deploy, commands_registry, commands_runs
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", type=Path, default=argparse.SUPPRESS,
@@ -45,6 +45,7 @@ def build_parser() -> ArgumentParser:
     commands_registry.register(sub, common)
     commands_runs.register(sub, common)
     commands_deploy.register(sub, common)
+    commands_demo.register(sub, common)
     return parser
 
 

@@ -35,18 +35,21 @@ def launch(db_path: Path | None) -> int:
     from mlops_desk.core.errors import MlopsError
     from mlops_desk.core.logs import setup_logging
     from mlops_desk.core.store import Store
+    from mlops_desk.ui import theme
     from mlops_desk.ui.main_window import MainWindow
 
     setup_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MLOps Desk")
-    app.setOrganizationName("mlops-desk")
+    app.setOrganizationName("mlops-desk")  # QSettings() files live under this name
+    app.setDesktopFileName("mlops-desk")
+    app.setWindowIcon(theme.app_icon())
     try:
         store = Store(db_path)
     except MlopsError as exc:
         error(str(exc))
         return exc.exit_code
-    window = MainWindow(store)
+    window = MainWindow(store)  # it recovers runs a crash left 'running', in a task
     window.show()
     try:
         return app.exec()

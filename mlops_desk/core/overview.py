@@ -1,0 +1,157 @@
+"""What the Overview and Models pages summarise: per-model and per-version run figures.
+
+Qt-free and read-only; the GUI calls these in a worker thread. Plain SQL on ``store.conn``:
+metrics are read with ``json_extract`` so thousands of runs never parse whole metrics blobs,
+and the Overview (the first page shown) does not wait for sqlite-utils' pandas import.
+
+Regression rule (shown to the user as a tooltip): the latest completed run of a model is
+compared with the previous completed run *on the same dataset* (accuracy on different
+datasets is not comparable). It is flagged when its accuracy is below the lower end of the
+previous run's 95% Wilson interval: a drop that large is unlikely to be sampling noise at
+the previous run's size, while anything inside the interval is not evidence of a change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from mlops_desk.core.store import Store
+
+HISTORY_POINTS = 30  # sparkline length: enough to see a trend, small enough to draw fast
+
+REGRESSION_RULE = (
+    "Flagged when the latest run's accuracy is below the lower end of the previous run's "
+    "95% interval on the same dataset: a drop that size is unlikely to be noise."
+)
+
+_RUNS_SQL = """
+SELECT r.id, r.model_id, v.number, d.name,
+       coalesce(r.finished_at, r.created_at) AS ts,
+       json_extract(r.metrics, '$.accuracy'),
+       json_extract(r.metrics, '$.accuracy_ci_low'),
+       json_extract(r.metrics, '$.accuracy_ci_high'),
+       json_extract(r.metrics, '$.latency_p95_ms'),
+       json_extract(r.metrics, '$.cost_per_1k'),
+       json_extract(r.metrics, '$.n_scored')
+FROM runs r
+JOIN versions v ON v.id = r.version_id
+JOIN datasets d ON d.id = r.dataset_id
+WHERE r.status = 'completed' AND r.metrics IS NOT NULL
+"""
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """The figures of one completed run that the summaries show."""
+
+    run_id: int
+    version: int
+    dataset: str
+    finished_at: str
+    accuracy: float | None
+    ci_low: float | None
+    ci_high: float | None
+    latency_p95_ms: float | None
+    cost_per_1k: float | None
+    n_scored: int | None
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    name: str
+    kind: str
+    n_versions: int
+    latest_version: int | None
+    production_version: int | None
+    latest: RunPoint | None  # the most recent completed run
+    previous: RunPoint | None  # the one before it on the same dataset
+    history: list[RunPoint] = field(default_factory=list)  # same dataset, oldest first
+    regressed: bool = False
+
+
+def is_regression(previous: RunPoint | None, latest: RunPoint | None) -> bool:
+    """True when ``latest`` is below ``previous``'s interval (see the module docstring)."""
+    if previous is None or latest is None:
+        return False
+    if latest.accuracy is None or previous.ci_low is None:
+        return False
+    return latest.accuracy < previous.ci_low
+
+
+def load_overview(store: Store, *, history: int = HISTORY_POINTS) -> list[ModelSummary]:
+    """One summary per model, by name."""
+    conn = store.conn
+    models = conn.execute(
+        "SELECT m.id, m.name, m.kind, count(v.id), max(v.number) FROM models m "
+        "LEFT JOIN versions v ON v.model_id = m.id GROUP BY m.id ORDER BY m.name"
+    ).fetchall()
+    runs_by_model: dict[int, list[RunPoint]] = defaultdict(list)
+    for row in conn.execute(_RUNS_SQL + " ORDER BY r.model_id, ts, r.id"):
+        runs_by_model[row[1]].append(_point(row))
+    production = production_versions(store)
+    summaries = []
+    for model_id, name, kind, n_versions, latest_version in models:
+        points = runs_by_model.get(model_id, [])
+        latest = points[-1] if points else None
+        same = [p for p in points if latest is not None and p.dataset == latest.dataset]
+        previous = same[-2] if len(same) >= 2 else None
+        summaries.append(ModelSummary(
+            name=name, kind=kind, n_versions=n_versions, latest_version=latest_version,
+            production_version=production.get(name), latest=latest,
+            previous=previous, history=same[-history:],
+            regressed=is_regression(previous, latest),
+        ))
+    return summaries
+
+
+def latest_by_version(store: Store, model_name: str) -> dict[int, RunPoint]:
+    """Version number -> its most recent completed run (any dataset)."""
+    rows = store.conn.execute(
+        _RUNS_SQL + " AND r.model_id = (SELECT id FROM models WHERE name = ?) ORDER BY ts, r.id",
+        [model_name],
+    )
+    latest: dict[int, RunPoint] = {}
+    for row in rows:
+        point = _point(row)
+        latest[point.version] = point  # ascending order: the last one wins
+    return latest
+
+
+def production_versions(store: Store) -> dict[str, int]:
+    """Model name -> the version its ``production`` environment points at (deployed ones).
+
+    One query over the deploy tables, as ``deploy.deployed_version`` reads them, instead of
+    three queries per model: the Overview lists every model at once.
+    """
+    try:
+        rows = store.conn.execute(
+            "SELECT m.name, v.number FROM environments e JOIN models m ON m.id = e.model_id "
+            "JOIN versions v ON v.id = e.version_id WHERE e.name = 'production'").fetchall()
+    except sqlite3.OperationalError:  # a schema without deploys
+        return {}
+    return dict(rows)
+
+
+def environments_by_version(store: Store, model_name: str) -> dict[int, list[str]]:
+    """Version number -> the environments (production, staging, ...) pointing at it."""
+    try:
+        rows = store.conn.execute(
+            "SELECT v.number, e.name FROM environments e JOIN models m ON m.id = e.model_id "
+            "JOIN versions v ON v.id = e.version_id WHERE m.name = ? ORDER BY e.name",
+            [model_name]).fetchall()
+    except sqlite3.OperationalError:  # a schema without deploys
+        return {}
+    found: dict[int, list[str]] = defaultdict(list)
+    for number, env in rows:
+        found[number].append(env)
+    return dict(found)
+
+
+def _point(row: tuple) -> RunPoint:
+    return RunPoint(
+        run_id=row[0], version=row[2], dataset=row[3], finished_at=row[4],
+        accuracy=row[5], ci_low=row[6], ci_high=row[7], latency_p95_ms=row[8],
+        cost_per_1k=row[9], n_scored=row[10],
+    )

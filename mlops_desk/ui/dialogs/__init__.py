@@ -1,0 +1,1 @@
+"""Dialogs opened from the pages (non-blocking: they report back with signals)."""

@@ -1,0 +1,243 @@
+"""Import a dataset file: preview its first rows, map its columns, name the snapshot.
+
+The file is read in a task (``read_table`` imports pandas lazily and may take a while);
+a bad file shows ``BadInput``'s one-line explanation instead of a preview. The import itself
+also runs in a task with a progress bar, and the dialog closes only when it succeeded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mlops_desk.core import datasets
+from mlops_desk.core.dataset_io import read_table
+from mlops_desk.core.errors import BadInput
+from mlops_desk.core.registry import check_name
+from mlops_desk.core.store import Store
+from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.loader import guarded
+from mlops_desk.ui.models.rows_table import DatasetRowsModel
+from mlops_desk.ui.widgets.status_line import StatusLine
+
+PREVIEW_ROWS = 20
+NONE = "(none)"
+# Column names that usually hold the answer, tried in this order.
+EXPECTED_GUESSES = ("expected", "label", "labels", "answer", "target", "gold", "class",
+                    "category", "sentiment", "output", "y")
+# Row identifiers tell a model nothing: they start unchecked (the user can still tick them).
+ID_COLUMNS = {"id", "_id", "idx", "index", "row_id", "uuid", "key"}
+
+
+@dataclass(frozen=True)
+class FilePreview:
+    columns: list[str]
+    rows: list[tuple[int, dict[str, Any]]]
+    n_rows: int
+
+
+def read_preview(path: Path) -> FilePreview:
+    """Read the whole file (that is how bad files are caught) and keep the first rows."""
+    table = read_table(path)
+    return FilePreview(table.columns, list(enumerate(table.rows[:PREVIEW_ROWS])),
+                       len(table.rows))
+
+
+def import_file(store: Store, path: Path, name: str, *, input_cols: list[str],
+                expected_col: str | None, on_progress, cancel) -> tuple[datasets.Dataset, bool]:
+    """``datasets.import_dataset`` as a task (it cannot be cancelled half-way: one transaction)."""
+    return datasets.import_dataset(store, path, name, input_cols=input_cols,
+                                   expected_col=expected_col,
+                                   on_progress=lambda done, total: on_progress((done, total)))
+
+
+def default_name(path: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-._")[:64]
+    return name if name and name[0].isalnum() else f"dataset-{name}".strip("-")[:64]
+
+
+def guess_expected(columns: list[str]) -> str | None:
+    lowered = {c.casefold(): c for c in columns}
+    return next((lowered[g] for g in EXPECTED_GUESSES if g in lowered), None)
+
+
+class ColumnMappingDialog(QDialog):
+    imported = Signal(object, bool)  # (Dataset, created)
+
+    def __init__(self, ctx: AppContext, path: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx, self.path = ctx, Path(path)
+        self.preview: FilePreview | None = None
+        self.checks: dict[str, QCheckBox] = {}
+        self._read_task = None
+        self._import_task = None
+        self.setWindowTitle(f"Import {self.path.name}")
+        self.resize(820, 620)
+
+        self.file_label = QLabel(f"<b>{self.path.name}</b>  ·  reading…")
+        self.preview_model = DatasetRowsModel(self)
+        self.preview_table = QTableView()
+        self.preview_table.setModel(self.preview_model)
+        self.preview_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.preview_table.setWordWrap(False)
+        self.preview_table.setAlternatingRowColors(True)
+        self.preview_table.verticalHeader().setDefaultSectionSize(24)
+        self.preview_table.horizontalHeader().setStretchLastSection(True)
+
+        self.inputs_box = QGroupBox("Input columns (sent to the model)")
+        self.inputs_grid = QGridLayout(self.inputs_box)
+        self.expected = QComboBox()
+        self.expected.setToolTip("The column with the right answer; runs score against it.")
+        self.name = QLineEdit(default_name(self.path))
+        form = QFormLayout()
+        form.addRow("Expected column", self.expected)
+        form.addRow("Dataset name", self.name)
+
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.status = StatusLine()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.import_button = self.buttons.addButton("Import",
+                                                    QDialogButtonBox.ButtonRole.AcceptRole)
+        self.import_button.setDefault(True)
+        self.import_button.setEnabled(False)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.file_label)
+        layout.addWidget(self.preview_table, 1)
+        layout.addWidget(self.inputs_box)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.buttons)
+
+        self.expected.currentTextChanged.connect(self._expected_changed)
+        self.name.textChanged.connect(self.validate)
+        self.status.set("info", "Reading the file…")
+        self._read_task = ctx.tasks.start(read_preview, self.path,
+                                          on_done=guarded(self, self._previewed),
+                                          on_error=guarded(self, self._unreadable))
+
+    # -- preview -------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """The file was read (or found bad): the form shows its final state."""
+        return self._read_task is not None and not self._read_task.running
+
+    def _unreadable(self, message: str) -> None:
+        self.file_label.setText(f"<b>{self.path.name}</b>  ·  cannot be imported")
+        self.status.set("error", message)
+        self.import_button.setEnabled(False)
+        for widget in (self.preview_table, self.inputs_box, self.expected, self.name):
+            widget.setEnabled(False)
+
+    def _previewed(self, preview: FilePreview) -> None:
+        self.preview = preview
+        shown = min(len(preview.rows), preview.n_rows)
+        self.file_label.setText(f"<b>{self.path.name}</b>  ·  {preview.n_rows:,} rows, "
+                                f"{len(preview.columns)} columns  ·  first {shown} shown")
+        self.preview_model.reset(preview.columns, preview.rows)
+        self.preview_table.resizeColumnsToContents()
+        for column in range(len(preview.columns)):
+            width = self.preview_table.columnWidth(column)
+            self.preview_table.setColumnWidth(column, min(width, 260))
+        guess = guess_expected(preview.columns)
+        for i, column in enumerate(preview.columns):
+            box = QCheckBox(column)
+            box.setChecked(column != guess and column.casefold() not in ID_COLUMNS)
+            box.toggled.connect(self.validate)
+            self.checks[column] = box
+            self.inputs_grid.addWidget(box, i // 4, i % 4)
+        self.expected.blockSignals(True)
+        self.expected.addItems([NONE, *preview.columns])
+        self.expected.setCurrentText(guess or NONE)
+        self.expected.blockSignals(False)
+        self._expected_changed(self.expected.currentText())
+
+    def _expected_changed(self, expected: str) -> None:
+        for column, box in self.checks.items():
+            is_expected = column == expected
+            if is_expected:
+                box.setChecked(False)
+            box.setEnabled(not is_expected)
+        self.validate()
+
+    # -- mapping -------------------------------------------------------------------
+    @property
+    def input_cols(self) -> list[str]:
+        return [c for c, box in self.checks.items() if box.isChecked()]
+
+    @property
+    def expected_col(self) -> str | None:
+        text = self.expected.currentText()
+        return None if text in ("", NONE) else text
+
+    def validate(self) -> bool:
+        if self.preview is None:
+            return False
+        try:
+            if not self.input_cols:
+                raise BadInput("choose at least one input column")
+            check_name(self.name.text().strip(), "dataset")
+        except BadInput as exc:
+            self.status.set("error", str(exc))
+            self.import_button.setEnabled(False)
+            return False
+        scored = (f"scored against {self.expected_col!r}" if self.expected_col
+                  else "no expected column: outputs will not be scored")
+        self.status.set("ok", f"{len(self.input_cols)} input column(s); {scored}.")
+        self.import_button.setEnabled(True)
+        return True
+
+    # -- import --------------------------------------------------------------------
+    def submit(self) -> None:
+        if not self.validate():
+            return
+        self.import_button.setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status.set("info", "Importing: reading, validating and storing the snapshot…")
+        self._import_task = self.ctx.tasks.start(
+            import_file, self.ctx.store, self.path, self.name.text().strip(),
+            input_cols=self.input_cols, expected_col=self.expected_col,
+            on_progress=guarded(self, self._progressed), on_done=guarded(self, self._imported),
+            on_error=guarded(self, self._failed))
+
+    def _progressed(self, value: tuple[int, int]) -> None:
+        done, total = value
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _imported(self, result: tuple[datasets.Dataset, bool]) -> None:
+        dataset, created = result
+        self.progress.hide()
+        self.ctx.datasets_changed.emit()
+        self.imported.emit(dataset, created)
+        self.accept()
+
+    def _failed(self, message: str) -> None:
+        self.progress.hide()
+        self.status.set("error", message)
+        self.import_button.setEnabled(True)

@@ -1,0 +1,1 @@
+"""Qt item models (QAbstractTableModel) over plain data loaded off the GUI thread."""

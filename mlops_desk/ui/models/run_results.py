@@ -1,0 +1,219 @@
+"""A run's per-row results, loaded page by page off the GUI thread.
+
+``fetchMore``/``canFetchMore`` let the view ask for the next page when the user scrolls
+near the end; each page is a task (``run_queries.fetch_result_page``). A new filter,
+search or sort bumps a generation number, so a page still in flight for the old query is
+dropped when it lands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+
+from mlops_desk.ui import format as fmt
+from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.models.run_queries import PAGE_ROWS, ResultPage, ResultQuery, fetch_result_page
+
+Index = QModelIndex | QPersistentModelIndex
+ROOT = QModelIndex()  # the invalid index: a table's only parent
+RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+GOOD, BAD = QColor(30, 140, 60), QColor(200, 40, 40)
+
+# (title, sort key or None, right-aligned)
+COLUMNS = (
+    ("Row", "row_idx", True), ("Input", None, False), ("Expected", "expected", False),
+    ("Prediction", "prediction", False), ("Result", "correct", False),
+    ("Latency", "latency_ms", True), ("Cost", "cost", True), ("Tries", "attempts", True),
+    ("Error", "error_class", False),
+)
+RESULT = 4
+
+
+def verdict(row: dict[str, Any]) -> str:
+    if row.get("error_class"):
+        return "error"
+    if row.get("correct") is None:
+        return fmt.DASH
+    return "✓ right" if row["correct"] else "✗ wrong"
+
+
+class RunResultsModel(QAbstractTableModel):
+    loading_changed = Signal(bool)
+    total_changed = Signal(int)  # rows matching the current query (-1: not known yet)
+
+    def __init__(self, ctx: AppContext, parent=None, *, page_rows: int = PAGE_ROWS):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.page_rows = page_rows
+        self._query: ResultQuery | None = None
+        self._rows: list[dict[str, Any]] = []
+        self._total = -1
+        self._generation = 0
+        self._loading = False
+
+    # -- the query -------------------------------------------------------------------
+    @property
+    def query(self) -> ResultQuery | None:
+        return self._query
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def set_query(self, query: ResultQuery | None) -> None:
+        """Show the results that match ``query`` (None: nothing); loads the first page."""
+        self.beginResetModel()
+        self._query, self._rows, self._total = query, [], -1
+        self._generation += 1
+        self.endResetModel()
+        self.total_changed.emit(-1)
+        self._set_loading(False)
+        if query is not None:
+            self._load(0, with_total=True)
+
+    def update_query(self, **changes: Any) -> None:
+        if self._query is not None:
+            new = replace(self._query, **changes)
+            if new != self._query:
+                self.set_query(new)
+
+    def reload(self) -> None:
+        self.set_query(self._query)
+
+    def row_data(self, row: int) -> dict[str, Any]:
+        return self._rows[row]
+
+    # -- paging ----------------------------------------------------------------------
+    def canFetchMore(self, parent: Index = ROOT) -> bool:
+        if parent.isValid() or self._query is None or self._loading:
+            return False
+        return self._total > len(self._rows)
+
+    def fetchMore(self, parent: Index = ROOT) -> None:
+        if self.canFetchMore(parent):
+            self._load(len(self._rows), with_total=False)
+
+    def _load(self, offset: int, *, with_total: bool) -> None:
+        generation = self._generation
+        self._set_loading(True)
+        self.ctx.tasks.start(
+            fetch_result_page, self.ctx.store, self._query, offset, self.page_rows,
+            with_total=with_total,
+            on_done=lambda page: self._page_loaded(generation, page),
+            on_error=lambda message: self._page_failed(generation, message),
+        )
+
+    def _page_loaded(self, generation: int, page: ResultPage) -> None:
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return  # the query changed meanwhile: this page answers an old question
+        if page.total >= 0:
+            self._total = page.total
+        if page.rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(page.rows) - 1)
+            self._rows.extend(page.rows)
+            self.endInsertRows()
+        if not page.rows or len(page.rows) < self.page_rows:
+            self._total = len(self._rows)  # the data ended early (or shrank): stop paging
+        self._set_loading(False)
+        self.total_changed.emit(self._total)
+
+    def _page_failed(self, generation: int, message: str) -> None:
+        if shiboken6.isValid(self) and generation == self._generation:
+            self._set_loading(False)
+            self.ctx.error.emit(message)
+
+    def _set_loading(self, loading: bool) -> None:
+        if loading != self._loading:
+            self._loading = loading
+            self.loading_changed.emit(loading)
+
+    # -- sorting (server side: a new query) ------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        key = COLUMNS[column][1] if 0 <= column < len(COLUMNS) else None
+        self.update_query(sort_key=key or "row_idx",
+                          descending=order == Qt.SortOrder.DescendingOrder)
+
+    # -- QAbstractTableModel ---------------------------------------------------------
+    def rowCount(self, parent: Index = ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = ROOT) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][0]
+        if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[section][1] is None:
+            return "not sortable"
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        column = index.column()
+        if not 0 <= column < len(COLUMNS):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[column][2]:
+            return RIGHT
+        if role == Qt.ItemDataRole.ForegroundRole and column == RESULT:
+            text = verdict(row)
+            return GOOD if text.startswith("✓") else BAD if text != fmt.DASH else None
+        return None
+
+    @staticmethod
+    def _display(row: dict[str, Any], column: int) -> str:
+        if column == 0:
+            return str(row["row_idx"])
+        if column == 1:
+            return _one_line(row.get("input") or "")
+        if column == 2:
+            return _text(row.get("expected"))
+        if column == 3:
+            return _text(row.get("prediction"))
+        if column == RESULT:
+            return verdict(row)
+        if column == 5:
+            return "cached" if row.get("cached") else fmt.millis(row.get("latency_ms"))
+        if column == 6:
+            return fmt.cost(row.get("cost"))
+        if column == 7:
+            return str(row.get("attempts") or 0)
+        return row.get("error_class") or ""
+
+    @staticmethod
+    def _tooltip(row: dict[str, Any], column: int) -> str | None:
+        if column == 1:
+            return row.get("input") or None
+        if column == 3:
+            output = row.get("output")
+            return f"raw reply: {output}" if output else None
+        if column == 8:
+            return row.get("error_message") or None
+        return None
+
+
+def _text(value: Any) -> str:
+    return fmt.DASH if value is None else str(value)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"

@@ -1,0 +1,444 @@
+"""The Models page: models, their versions, details, diffs, and new versions."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mlops_desk.core import registry
+from mlops_desk.core.overview import RunPoint, environments_by_version, latest_by_version
+from mlops_desk.core.registry import Model, Version
+from mlops_desk.core.store import Store
+from mlops_desk.ui import format as fmt
+from mlops_desk.ui import theme
+from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.dialogs.model_forms import NewModelDialog, VersionMetaDialog
+from mlops_desk.ui.dialogs.new_version import NewVersionDialog
+from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
+from mlops_desk.ui.models.versions_table import NOTE, VersionRow, VersionsTableModel
+from mlops_desk.ui.pages.base import Page
+from mlops_desk.ui.widgets.config_diff import ConfigDiffView
+
+
+@dataclass(frozen=True)
+class ModelDetails:
+    model: Model
+    rows: list[VersionRow]
+    endpoints: list[str]
+
+
+def load_model_details(store: Store, name: str) -> ModelDetails:
+    """Everything the right-hand side shows for one model (runs in a worker)."""
+    model = registry.get_model(store, name)
+    latest = latest_by_version(store, name)
+    deployed = environments_by_version(store, name)
+    rows = [VersionRow(v, latest.get(v.number), tuple(deployed.get(v.number, ())))
+            for v in registry.list_versions(store, name)]
+    return ModelDetails(model, rows, [e.name for e in registry.list_endpoints(store)])
+
+
+def details_html(v: Version, latest: RunPoint | None, environments: tuple[str, ...] = ()) -> str:
+    def row(name: str, value: str) -> str:
+        return f"<tr><td><b>{name}</b></td><td>{value}</td></tr>"
+
+    def block(title: str, text: str) -> str:
+        body = html.escape(text) if text else "<i>(empty)</i>"
+        return f"<p><b>{title}</b></p><pre style='white-space:pre-wrap'>{body}</pre>"
+
+    c = v.config
+    run = (f"run {latest.run_id} on {html.escape(latest.dataset)}: accuracy "
+           f"{fmt.accuracy_with_interval(latest.accuracy, latest.ci_low, latest.ci_high)}, "
+           f"p95 {fmt.millis(latest.latency_p95_ms)}, "
+           + (f"{fmt.cost(latest.cost_per_1k)} / 1k rows" if latest.cost_per_1k is not None
+              else "cost unknown (no prices)")
+           if latest else "no completed run yet")
+    parts = [
+        f"<h3>{html.escape(v.ref)}{' (archived)' if v.archived else ''}</h3>",
+        "<table cellpadding='2'>",
+        row("Fingerprint", f"<code>{v.fingerprint}</code>"),
+        row("Parent", f"version {v.parent_number}" if v.parent_number else "none"),
+        row("Created", f"{fmt.timestamp(v.created_at)} by {html.escape(v.created_by)}"),
+        row("Note", html.escape(v.note) or fmt.DASH),
+        row("Tags", html.escape(", ".join(v.tags)) or fmt.DASH),
+        row("Deployed to", html.escape(", ".join(environments)) or "no environment"),
+        row("Endpoint", html.escape(str(c.get("endpoint")))),
+        row("Model id", html.escape(str(c.get("model_id")))),
+        row("Parser", f"<code>{html.escape(str(c.get('parser')))}</code>"),
+        row("Latest run", run),
+        "</table>",
+        block("Parameters", json.dumps(c.get("params") or {}, indent=2, sort_keys=True)),
+        block("System prompt", c.get("system_prompt", "")),
+        block("Prompt template", c.get("template", "")),
+    ]
+    return "".join(parts)
+
+
+class ModelsPage(Page):
+    title = "Models"
+    icon_name = "models"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(ctx, parent)
+        self._models_load = LatestLoad(ctx, self)
+        self._details_load = LatestLoad(ctx, self)
+        self._stale = StaleFlag(self, self.refresh)
+        self.details: ModelDetails | None = None
+        self._pending_model: str | None = None
+        self._pending_version: int | None = None
+        self.dialog = None  # the open dialog, kept so it is not garbage-collected
+        self._meta_task = None
+
+        heading = QLabel("Models")
+        heading.setObjectName("pageTitle")
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter models (Ctrl+F)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._apply_filter)
+        self.model_list = QListWidget()
+        self.model_list.setObjectName("itemList")
+        self.model_list.currentItemChanged.connect(self._model_changed)
+        self.new_model_button = QPushButton(theme.icon("add"), "New model…")
+        self.new_model_button.clicked.connect(self.open_new_model_dialog)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(heading)
+        left_layout.addWidget(self.filter_edit)
+        left_layout.addWidget(self.model_list, 1)
+        left_layout.addWidget(self.new_model_button)
+
+        self.model_title = QLabel("Select a model")
+        self.model_title.setObjectName("sectionTitle")
+        self.model_info = QLabel()
+        self.model_info.setObjectName("hint")
+        self.model_info.setWordWrap(True)
+        # A tool bar rather than a row of buttons: it folds into a ">>" menu when narrow.
+        self.toolbar = QToolBar()
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toolbar.setIconSize(QSize(16, 16))
+        self.new_version_action = self.toolbar.addAction(
+            theme.icon("clone"), "New version from this one…", self.open_new_version_dialog)
+        self.compare_action = self.toolbar.addAction(theme.icon("diff"), "Compare",
+                                                     self._show_diff_tab)
+        self.compare_action.setToolTip("Select two versions (Ctrl+click) to diff them")
+        self.meta_action = self.toolbar.addAction(theme.icon("edit"), "Note and tags…",
+                                                  self.open_meta_dialog)
+        self.archive_action = self.toolbar.addAction(theme.icon("archive"), "Archive",
+                                                     self.toggle_archived)
+        self.deploy_action = self.toolbar.addAction(theme.icon("deployments"), "Deploy to…",
+                                                    self.open_deploy_dialog)  # issue 5
+        self.show_archived = QCheckBox("Show archived")
+        self.show_archived.setChecked(True)
+        self.show_archived.toggled.connect(lambda _checked: self._fill_versions())
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.toolbar.addWidget(spacer)
+        self.toolbar.addWidget(self.show_archived)
+
+        self.versions = VersionsTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.versions)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((36, 80, 96, 120, 125, 160, 90, 70, 60, 70)):
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(NOTE, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addAction(self.deploy_action)  # right-click a version: Deploy to…
+
+        self.details_view = QTextBrowser()
+        self.details_view.setOpenLinks(False)
+        self.diff_view = ConfigDiffView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.details_view, "Details")
+        self.tabs.addTab(self.diff_view, theme.icon("diff"), "Diff")
+
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.setObjectName("versionsSplitter")
+        self.right_splitter.addWidget(self.table)
+        self.right_splitter.addWidget(self.tabs)
+        self.right_splitter.setSizes([300, 400])
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.model_title)
+        right_layout.addWidget(self.model_info)
+        right_layout.addWidget(self.toolbar)
+        right_layout.addWidget(self.right_splitter, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("modelsSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([220, 780])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.splitter)
+
+        ctx.registry_changed.connect(self._stale.mark)
+        ctx.runs_changed.connect(self._stale.mark)
+        ctx.deployments_changed.connect(self._stale.mark)  # the "Deployed" column
+        self._update_buttons()
+
+    # -- Page interface ------------------------------------------------------------
+    def activated(self) -> None:
+        self._stale.activated()
+
+    def refresh(self) -> None:
+        self._stale.stale = False
+        self._models_load.start(registry.list_models, self.ctx.store, on_done=self._models_loaded)
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+    def select_model(self, name: str, version: int | None = None) -> None:
+        """Show ``name`` (and select ``version``), now or once the list has loaded."""
+        self._pending_model, self._pending_version = name, version
+        if not self._select_item(name):
+            return  # not listed yet: _models_loaded picks it up
+        if self.details is not None and self.details.model.name == name:
+            self._pending_model = None
+            if version is not None:
+                self._select_numbers([version])
+                self._pending_version = None
+        else:
+            self._load_details()
+
+    # -- loading -------------------------------------------------------------------
+    @property
+    def current_model(self) -> str | None:
+        item = self.model_list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def _models_loaded(self, models: list[Model]) -> None:
+        keep = self._pending_model or self.current_model
+        self.model_list.blockSignals(True)
+        self.model_list.clear()
+        for model in models:
+            item = QListWidgetItem(model.name)
+            item.setData(Qt.ItemDataRole.UserRole, model.name)
+            labels = ", ".join(model.labels) or "none"
+            item.setToolTip(f"{model.kind}; labels: {labels}\n{model.description}".strip())
+            self.model_list.addItem(item)
+        self.model_list.blockSignals(False)
+        self._apply_filter(self.filter_edit.text())
+        if not (keep and self._select_item(keep)) and self.model_list.count():
+            self.model_list.blockSignals(True)
+            self.model_list.setCurrentRow(0)
+            self.model_list.blockSignals(False)
+        # Reload the details even when the same model stays selected: it may have changed.
+        self._load_details()
+
+    def _select_item(self, name: str) -> bool:
+        """Make ``name`` the current list item without triggering a load."""
+        for row in range(self.model_list.count()):
+            item = self.model_list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == name:
+                self.model_list.blockSignals(True)
+                self.model_list.setCurrentItem(item)
+                self.model_list.blockSignals(False)
+                return True
+        return False
+
+    def _model_changed(self, *_args) -> None:
+        self._pending_version = None
+        self._load_details()
+
+    def _load_details(self) -> None:
+        name = self.current_model
+        if name is None:
+            self.details = None
+            self.model_title.setText("No models yet: create one, or load the sample workspace")
+            self.model_info.clear()
+            self.versions.set_rows([])
+            self._selection_changed()
+            return
+        self._details_load.start(load_model_details, self.ctx.store, name,
+                                 on_done=self._details_loaded)
+
+    def _details_loaded(self, details: ModelDetails) -> None:
+        if details.model.name != self.current_model:
+            return
+        same_model = self.details is not None and self.details.model.name == details.model.name
+        if self._pending_version is not None:
+            keep = [self._pending_version]
+        else:
+            keep = [v.number for v in self.selected_versions()] if same_model else []
+        self._pending_model = self._pending_version = None
+        self.details = details
+        m = details.model
+        count = len(details.rows)
+        self.model_title.setText(f"{m.name}  ·  {m.kind}  ·  {count} version"
+                                 f"{'' if count == 1 else 's'}")
+        labels = f"Labels: {', '.join(m.labels)}. " if m.labels else ""
+        self.model_info.setText(f"{labels}{m.description}".strip())
+        self._fill_versions(keep)
+
+    def _fill_versions(self, keep: list[int] | None = None) -> None:
+        rows = self.details.rows if self.details else []
+        if not self.show_archived.isChecked():
+            rows = [r for r in rows if not r.version.archived]
+        if keep is None:
+            keep = [v.number for v in self.selected_versions()]
+        self.versions.set_rows(rows)
+        self._select_numbers(keep)
+
+    def _select_numbers(self, numbers: list[int]) -> None:
+        """Select these versions (the newest when none of them is listed)."""
+        selection = self.table.selectionModel()
+        selection.clearSelection()
+        rows = [r for r in (self.versions.row_of(n) for n in numbers) if r is not None]
+        if not rows and self.versions.rowCount():
+            rows = [self.versions.rowCount() - 1]
+        flags = (QItemSelectionModel.SelectionFlag.Select
+                 | QItemSelectionModel.SelectionFlag.Rows)
+        for row in rows:
+            selection.select(self.versions.index(row, 0), flags)
+        if rows:
+            self.table.scrollTo(self.versions.index(rows[-1], 0))
+        self._selection_changed()
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().casefold()
+        for row in range(self.model_list.count()):
+            item = self.model_list.item(row)
+            item.setHidden(bool(needle) and needle not in item.text().casefold())
+
+    # -- selection -----------------------------------------------------------------
+    def selected_versions(self) -> list[Version]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.versions.version(row) for row in rows]
+
+    def _selection_changed(self, *_args) -> None:
+        selected = self.selected_versions()
+        if len(selected) == 1:
+            v = selected[0]
+            row = next((r for r in self.details.rows if r.version.number == v.number),
+                       None) if self.details else None
+            self.details_view.setHtml(details_html(v, row.latest if row else None,
+                                                   row.environments if row else ()))
+            self.diff_view.clear_diff()
+            self.tabs.setCurrentIndex(0)
+        elif len(selected) == 2:
+            older, newer = sorted(selected, key=lambda v: v.number)
+            self.diff_view.show_diff(older, newer)
+            self.details_view.setHtml(f"<p>{older.ref} and {newer.ref} selected: see Diff.</p>")
+            self.tabs.setCurrentIndex(1)
+        else:
+            self.details_view.setHtml("<p>Select a version to see its configuration.</p>"
+                                      if not selected else
+                                      "<p>Select one version for details, two to compare.</p>")
+            self.diff_view.clear_diff()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        selected = self.selected_versions()
+        has_model = self.details is not None
+        self.new_version_action.setEnabled(has_model)
+        self.new_version_action.setText("New version from this one…" if len(selected) == 1
+                                        else "New version…")
+        self.compare_action.setEnabled(len(selected) == 2)
+        self.meta_action.setEnabled(len(selected) == 1)
+        self.archive_action.setEnabled(len(selected) == 1)
+        self.deploy_action.setEnabled(len(selected) == 1 and not selected[0].archived)
+        archived = len(selected) == 1 and selected[0].archived
+        self.archive_action.setText("Unarchive" if archived else "Archive")
+
+    def _show_diff_tab(self) -> None:
+        self.tabs.setCurrentIndex(1)
+
+    # -- actions -------------------------------------------------------------------
+    def _replace_dialog(self, dialog) -> None:
+        if self.dialog is not None:
+            self.dialog.deleteLater()
+        self.dialog = dialog
+        dialog.open()
+
+    def open_new_model_dialog(self) -> None:
+        dialog = NewModelDialog(self.ctx, self)
+        dialog.created.connect(lambda name: self.select_model(name))
+        self._replace_dialog(dialog)
+
+    def open_new_version_dialog(self, *_args) -> NewVersionDialog | None:
+        if self.details is None:
+            return None
+        selected = self.selected_versions()
+        versions = [r.version for r in self.details.rows]
+        source = selected[0] if len(selected) == 1 else (versions[-1] if versions else None)
+        dialog = NewVersionDialog(self.ctx, self.details.model, source, versions,
+                                  self.details.endpoints, self)
+        dialog.registered.connect(self._version_registered)
+        self._replace_dialog(dialog)
+        return dialog
+
+    def _version_registered(self, version: Version, created: bool) -> None:
+        self._pending_version = version.number
+        self._pending_model = version.model
+        word = "Registered" if created else "Already registered as"
+        self.ctx.status_message.emit(f"{word} {version.ref} ({version.fingerprint[:10]}).")
+
+    def open_meta_dialog(self) -> None:
+        selected = self.selected_versions()
+        if len(selected) != 1:
+            return
+        dialog = VersionMetaDialog(self.ctx, selected[0], self)
+        self._replace_dialog(dialog)
+
+    def open_deploy_dialog(self, *_args):
+        """Deploy to… for the selected version (the gated dialog of the Deployments page)."""
+        from mlops_desk.ui.dialogs.deploy_dialog import DeployDialog
+
+        selected = self.selected_versions()
+        if len(selected) != 1:
+            return None
+        dialog = DeployDialog(self.ctx, selected[0].model, version=selected[0].number,
+                              parent=self)
+        self._replace_dialog(dialog)
+        return dialog
+
+    def toggle_archived(self) -> None:
+        selected = self.selected_versions()
+        if len(selected) != 1:
+            return
+        v = selected[0]
+        self.archive_action.setEnabled(False)
+        self._meta_task = self.ctx.tasks.start(
+            registry.set_version_meta, self.ctx.store, v.model, v.number,
+            archived=not v.archived, on_done=guarded(self, self._archived),
+            on_error=self.ctx.error.emit)
+
+    def _archived(self, version: Version) -> None:
+        self._pending_version = version.number
+        state = "archived" if version.archived else "unarchived"
+        self.ctx.status_message.emit(f"{version.ref} {state}.")
+        self.ctx.registry_changed.emit()

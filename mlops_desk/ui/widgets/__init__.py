@@ -1,0 +1,1 @@
+"""Small reusable widgets: banners, sparklines, the config diff."""

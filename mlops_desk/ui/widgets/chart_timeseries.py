@@ -1,0 +1,359 @@
+"""Performance over time: four stacked, x-linked pyqtgraph panels, one line per model.
+
+Accuracy carries its 95 % Wilson interval as a band; p95 latency, error rate and cost per
+1,000 rows follow. x is float epoch seconds on a ``DateAxisItem``. Each panel clips to the
+view and peak-downsamples, so 10,000 runs pan and zoom smoothly. Dashed vertical lines mark
+version registrations and deployments. Moving the mouse highlights the nearest run in all
+four panels and reads it out; ``export`` writes the whole chart as PNG or SVG.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import math
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from mlops_desk.core.timeseries import ChartData, Marker, Series
+from mlops_desk.ui import format as fmt
+from mlops_desk.ui.widgets import chart_style
+
+# (series key, panel title, scale applied to the stored value)
+PANELS = (
+    ("accuracy", "Accuracy, % (band: 95% Wilson interval)", 100.0),
+    ("latency_p95_ms", "p95 latency, ms", 1.0),
+    ("error_rate", "Error rate, %", 100.0),
+    ("cost_per_1k", "Cost per 1,000 rows, $", 1.0),
+)
+SYMBOL_LIMIT = 400  # draw point symbols only while a series is small enough to read them
+HOVER_PX = 14  # how close (in pixels) the mouse must be to a point to read it out
+MARKER_PX = 5
+MAX_DRAWN_MARKERS = 150
+
+
+class TimeSeriesChart(QWidget):
+    point_hovered = Signal(object)  # Series.point(i) dict, or None
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.data: ChartData | None = None
+        self._arrays: list[tuple[Series, np.ndarray, dict[str, np.ndarray]]] = []
+        self._markers: list[Marker] = []
+        self._marker_x: list[float] = []
+        self.hovered: tuple[str, int] | None = None  # (model, index) under the mouse
+
+        # One PlotWidget (one QGraphicsView) per panel rather than one layout of four: each
+        # repaints on its own, so a reload never blocks the GUI thread for all four at once.
+        self.views: dict[str, pg.PlotWidget] = {}
+        self.plots: dict[str, pg.PlotItem] = {}
+        self._highlights: dict[str, pg.ScatterPlotItem] = {}
+        self._mouse_proxies = []
+        self._todo: list[str] = []  # panels still to draw for the latest data
+        self._x_range: tuple[float, float] | None = None
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.setInterval(0)
+        self._draw_timer.timeout.connect(self._draw_next)
+        text = chart_style.foreground()
+        for row, (key, title, _) in enumerate(PANELS):
+            view = pg.PlotWidget(background=chart_style.background(),
+                                 axisItems={"bottom": pg.DateAxisItem("bottom")})
+            plot = view.getPlotItem()
+            chart_style.style_plot(plot)
+            plot.setTitle(title, color=text.name(), size="9pt", justify="left")
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.getAxis("left").setWidth(56)
+            if row:
+                plot.setXLink(self.plots[PANELS[0][0]])
+            if row < len(PANELS) - 1:
+                plot.getAxis("bottom").setStyle(showValues=False)
+            self.views[key], self.plots[key] = view, plot
+            self._mouse_proxies.append(pg.SignalProxy(
+                view.scene().sigMouseMoved, rateLimit=30,
+                slot=lambda event, key=key: self._mouse_moved(key, event)))
+        # The legend sits above the panels, not in one: it never covers a point or a marker.
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        self.readout = QLabel(" ")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.readout)
+        for key, *_ in PANELS:
+            layout.addWidget(self.views[key], 1)
+
+    # -- data ----------------------------------------------------------------------------
+    def set_data(self, data: ChartData) -> None:
+        """Show ``data``. The first panel is drawn now, the others one per event-loop turn,
+        each painted before the next is built, so no single turn pays for all four."""
+        self.data = data
+        self._arrays = [self._arrays_of(series) for series in data.series]
+        self.legend.setText(" &nbsp; ".join(
+            f"<span style='color:{chart_style.series_color(i).name()}'>&#9632;</span> "
+            f"{html.escape(series.model)}" for i, series in enumerate(data.series)))
+        self._markers = merge_markers(data.markers[-MAX_DRAWN_MARKERS:])
+        self._marker_x = [m.x for m in self._markers]
+        self.set_hover(None)
+        self._x_range = self._time_span()
+        # Unlinked while drawing: a linked x range would repaint all four panels each turn.
+        for key, *_ in PANELS[1:]:
+            self.plots[key].setXLink(None)
+        self._todo = [key for key, *_ in PANELS]
+        self._draw_next()
+
+    @property
+    def drawing(self) -> bool:
+        """True until every panel shows the latest ``set_data``."""
+        return bool(self._todo)
+
+    def _draw_next(self) -> None:
+        if not self._todo:
+            return
+        key = self._todo.pop(0)
+        self._draw_panel(key)
+        if self.views[key].isVisible():
+            self.views[key].viewport().repaint()  # paint this panel now, in this turn
+        if self._todo:
+            self._draw_timer.start()
+        else:
+            first = self.plots[PANELS[0][0]]
+            for other, *_ in PANELS[1:]:
+                self.plots[other].setXLink(first)
+
+    def _time_span(self) -> tuple[float, float] | None:
+        xs = [x for _, x, _ in self._arrays if len(x)] + (
+            [np.asarray(self._marker_x)] if self._marker_x else [])
+        if not xs:
+            return None
+        low, high = min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)
+        return (low - 3600, high + 3600) if high - low < 3600 else (low, high)
+
+    def _draw_panel(self, key: str) -> None:
+        plot = self.plots[key]
+        plot.disableAutoRange()
+        plot.clear()
+        highlight = pg.ScatterPlotItem(size=12, pen=pg.mkPen(chart_style.foreground(), width=2),
+                                       brush=None)
+        highlight.setZValue(100)
+        plot.addItem(highlight)
+        self._highlights[key] = highlight
+        symbols = all(len(x) <= SYMBOL_LIMIT for _, x, _ in self._arrays)
+        for i, (_, x, values) in enumerate(self._arrays):
+            color = chart_style.series_color(i)
+            if not np.isfinite(values[key]).any():
+                continue  # nothing to draw (e.g. no pricing known): an empty panel, no NaN noise
+            plot.addItem(pg.PlotDataItem(
+                x, values[key], pen=pg.mkPen(color, width=2), connect="finite",
+                symbol="o" if symbols else None, symbolSize=5, symbolBrush=color,
+                symbolPen=None))
+            if key == "accuracy":
+                self._add_band(x, values["ci_low"], values["ci_high"], color)
+        self._add_markers(key)
+        if self._x_range is not None:
+            plot.setXRange(*self._x_range, padding=0.02)
+        plot.enableAutoRange(axis="y")
+
+    @staticmethod
+    def _arrays_of(series: Series) -> tuple[Series, np.ndarray, dict[str, np.ndarray]]:
+        values = {key: np.asarray(series.values[key], dtype=float) * scale
+                  for key, _, scale in PANELS}
+        values["ci_low"] = np.asarray(series.values["ci_low"], dtype=float) * 100
+        values["ci_high"] = np.asarray(series.values["ci_high"], dtype=float) * 100
+        return series, np.asarray(series.x, dtype=float), values
+
+    def _add_band(self, x: np.ndarray, low: np.ndarray, high: np.ndarray, color) -> None:
+        if not (np.isfinite(low).any() and np.isfinite(high).any()):
+            return
+        edge = pg.mkPen(chart_style.faded(color, 0.35), width=1)
+        low_item = pg.PlotDataItem(x, low, pen=edge, connect="finite")
+        high_item = pg.PlotDataItem(x, high, pen=edge, connect="finite")
+        band = pg.FillBetweenItem(low_item, high_item, brush=chart_style.faded(color, 0.18))
+        plot = self.plots["accuracy"]
+        for item in (low_item, high_item, band):
+            plot.addItem(item)
+
+    def _add_markers(self, key: str) -> None:
+        text = chart_style.foreground()
+        labelled = key == "accuracy"
+        for marker in self._markers:
+            is_deploy = marker.kind == "deploy"
+            color = chart_style.DEPLOY_MARKER if is_deploy else chart_style.VERSION_MARKER
+            style = Qt.PenStyle.SolidLine if is_deploy else Qt.PenStyle.DashLine
+            line = pg.InfiniteLine(
+                pos=marker.x, angle=90, movable=False, pen=pg.mkPen(color, style=style),
+                label=marker.label if labelled else None,
+                labelOpts={"position": 0.1 if is_deploy else 0.94, "color": text,
+                           "anchors": [(1, 0.5), (1, 0.5)] if is_deploy else None,
+                           "fill": chart_style.faded(chart_style.background(), 0.75)}
+                if labelled else None)
+            line.setZValue(-10)
+            self.plots[key].addItem(line)  # in the bounds: a deploy after the last run shows
+
+    # -- hover ---------------------------------------------------------------------------
+    def _mouse_moved(self, key: str, event) -> None:
+        pos = event[0]
+        plot = self.plots[key]
+        if plot.vb.sceneBoundingRect().contains(pos):
+            point = plot.vb.mapSceneToView(pos)
+            self.hover_at(key, point.x(), point.y())
+        else:
+            self.set_hover(None)
+
+    def hover_at(self, key: str, x: float, y: float) -> None:
+        """Read out the run nearest to view point (x, y) of panel ``key``, if close enough."""
+        found = self.nearest_point(key, x, y)
+        if found is not None:
+            self.set_hover(found)
+            return
+        marker = self.nearest_marker(key, x)
+        self.set_hover(None)
+        if marker is not None:
+            self.readout.setText(f"{_when(marker.x)} · {marker.detail}")
+
+    def nearest_point(self, key: str, x: float, y: float) -> tuple[Series, int] | None:
+        px, py = self.plots[key].vb.viewPixelSize()
+        px, py = px or 1.0, py or 1.0
+        best, best_d = None, float(HOVER_PX)
+        for series, xs, values in self._arrays:
+            ys = values[key]
+            i = int(np.searchsorted(xs, x))
+            for j in range(max(0, i - 3), min(len(xs), i + 3)):
+                if not math.isfinite(ys[j]):
+                    continue
+                d = math.hypot((xs[j] - x) / px, (ys[j] - y) / py)
+                if d < best_d:
+                    best, best_d = (series, j), d
+        return best
+
+    def nearest_marker(self, key: str, x: float) -> Marker | None:
+        if not self._markers:
+            return None
+        px = self.plots[key].vb.viewPixelSize()[0] or 1.0
+        i = bisect.bisect_left(self._marker_x, x)
+        near = [m for m in self._markers[max(0, i - 1):i + 1] if abs(m.x - x) / px <= MARKER_PX]
+        return near[0] if near else None
+
+    def set_hover(self, found: tuple[Series, int] | None) -> None:
+        if found is None:
+            self.hovered = None
+            for highlight in self._highlights.values():
+                highlight.setData([], [])
+            self.readout.setText("Point at a run to read it; drag to pan, wheel to zoom, "
+                                 "right-click for more.")
+            self.point_hovered.emit(None)
+            return
+        series, i = found
+        self.hovered = (series.model, i)
+        values = next(v for s, _, v in self._arrays if s is series)
+        for key, highlight in self._highlights.items():
+            y = values[key][i]
+            if math.isfinite(y):
+                highlight.setData([series.x[i]], [y])
+            else:
+                highlight.setData([], [])
+        point = series.point(i)
+        self.readout.setText(readout_text(point))
+        self.point_hovered.emit(point)
+
+    # -- export --------------------------------------------------------------------------
+    def export(self, path: str | Path, width: int = 1600) -> Path:
+        """Write the whole chart (all four panels) to ``path``: .svg, else a PNG image."""
+        path = Path(path)
+        if path.suffix.lower() == ".svg":
+            self._export_svg(path)
+            return path
+        from PySide6.QtGui import QImage
+
+        view_width, view_height = self._stack_size()
+        scale = width / max(1, view_width)
+        image = QImage(width, round(view_height * scale), QImage.Format.Format_ARGB32)
+        image.fill(chart_style.background())
+        self._paint_stack(image, scale)
+        if not image.save(str(path)):
+            raise OSError(f"could not write {path}")
+        return path
+
+    def _export_svg(self, path: Path) -> None:
+        # Not pyqtgraph's SVGExporter: its post-processing cannot parse the "Z" (close
+        # path) command that Qt 6's SVG generator writes, and fails on every chart.
+        from PySide6.QtSvg import QSvgGenerator
+
+        width, height = self._stack_size()
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(QSize(width, height))
+        generator.setViewBox(QRectF(0, 0, width, height))
+        generator.setTitle("MLOps Desk chart")
+        self._paint_stack(generator, 1.0)
+
+    def _stack_size(self) -> tuple[int, int]:
+        views = list(self.views.values())
+        return views[0].width(), sum(view.height() for view in views)
+
+    def _paint_stack(self, device, scale: float) -> None:
+        """Paint the four panels one under the other onto ``device``, scaled by ``scale``."""
+        from PySide6.QtGui import QPainter
+
+        painter = QPainter(device)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            top = 0.0
+            for view in self.views.values():
+                target = QRectF(0, top, view.width() * scale, view.height() * scale)
+                painter.fillRect(target, chart_style.background())
+                view.render(painter, target, view.viewport().rect())
+                top += view.height() * scale
+        finally:
+            painter.end()
+
+    # -- for tests and the page ------------------------------------------------------------
+    def point_count(self) -> int:
+        return sum(len(s) for s in (self.data.series if self.data else []))
+
+    def view_to_scene(self, key: str, x: float, y: float) -> QPointF:
+        """Where view point (x, y) of panel ``key`` sits in that panel's scene."""
+        return self.plots[key].vb.mapViewToScene(QPointF(x, y))
+
+
+def merge_markers(markers: list[Marker], within_s: float = 3600.0) -> list[Marker]:
+    """One line for markers of the same kind within an hour (e.g. a deploy to staging and
+    one to production minutes apart), so their labels do not print over each other."""
+    merged: list[Marker] = []
+    for marker in sorted(markers, key=lambda m: m.x):
+        last = merged[-1] if merged else None
+        if last is not None and last.kind == marker.kind and marker.x - last.x <= within_s:
+            merged[-1] = Marker(last.x, last.model, last.kind, f"{last.label}, {marker.label}",
+                                f"{last.detail}; {marker.detail}")
+        else:
+            merged.append(marker)
+    return merged
+
+
+def _when(x: float) -> str:
+    return datetime.fromtimestamp(x).strftime("%Y-%m-%d %H:%M")
+
+
+def readout_text(p: dict) -> str:
+    def num(value: float, render) -> str:
+        return fmt.DASH if value is None or not math.isfinite(value) else render(value)
+
+    accuracy = num(p["accuracy"], lambda v: f"{v:.1%}")
+    if math.isfinite(p["ci_low"]) and math.isfinite(p["ci_high"]):
+        accuracy += f" ({p['ci_low']:.1%}–{p['ci_high']:.1%})"
+    return (f"<b>{p['model']}:{p['version']}</b> · run {p['run_id']} · {p['dataset']} · "
+            f"{_when(p['x'])} — accuracy <b>{accuracy}</b> · p95 "
+            f"{num(p['latency_p95_ms'], fmt.millis)} · errors "
+            f"{num(p['error_rate'], lambda v: f'{v:.1%}')} · "
+            f"{num(p['cost_per_1k'], fmt.cost)} per 1k rows · "
+            f"{num(p['n_rows'], lambda v: f'{v:,.0f}')} rows")

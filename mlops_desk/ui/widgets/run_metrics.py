@@ -1,0 +1,86 @@
+"""A run's headline metrics as a grid of small captioned values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from mlops_desk.ui import format as fmt
+
+COLUMNS = 5
+
+
+def _f1(value: float | None) -> str:
+    return fmt.DASH if value is None else f"{value:.3f}"
+
+
+def _rate(value: float | None) -> str:
+    return fmt.DASH if value is None else f"{value:,.1f}"
+
+
+def _tokens(m: dict[str, Any]) -> str:
+    if m.get("tokens_in") is None and m.get("tokens_out") is None:
+        return fmt.DASH
+    return f"{m.get('tokens_in') or 0:,} in · {m.get('tokens_out') or 0:,} out"
+
+
+# (caption, formatter of the metrics dict, tooltip)
+CARDS = (
+    ("Accuracy (95% CI)", lambda m: fmt.accuracy_with_interval(
+        m.get("accuracy"), m.get("accuracy_ci_low"), m.get("accuracy_ci_high")),
+     "Share of scored rows answered right; the Wilson score interval shows how sure "
+     "that is for this many rows. Failed rows count as wrong."),
+    ("Macro F1", lambda m: _f1(m.get("macro_f1")), "Mean F1 over the labels"),
+    ("Micro F1", lambda m: _f1(m.get("micro_f1")), "F1 over all label decisions"),
+    ("Error rate", lambda m: fmt.percent(m.get("error_rate")),
+     "Rows whose request failed or whose reply could not be parsed"),
+    ("Rows scored", lambda m: f"{m.get('n_scored', 0):,} of {m.get('n_rows', 0):,}",
+     "Rows with an expected answer to score against"),
+    ("Latency p50", lambda m: fmt.millis(m.get("latency_p50_ms")), "Sent rows only"),
+    ("Latency p95", lambda m: fmt.millis(m.get("latency_p95_ms")), "Sent rows only"),
+    ("Latency p99", lambda m: fmt.millis(m.get("latency_p99_ms")), "Sent rows only"),
+    ("Throughput", lambda m: f"{_rate(m.get('rows_per_s'))} rows/s", "Rows per wall second"),
+    ("Cached rows", lambda m: f"{m.get('n_cached', 0):,}", "Answered from the response cache"),
+    ("Total cost", lambda m: fmt.cost(m.get("total_cost")), "At the endpoint's prices"),
+    ("Cost / 1k rows", lambda m: fmt.cost(m.get("cost_per_1k")), "Total cost per 1,000 rows"),
+    ("Tokens", _tokens, "Prompt and completion tokens of sent rows"),
+)
+
+
+class RunMetricsPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(8)
+        self._values: dict[str, QLabel] = {}
+        for i, (caption, _, tip) in enumerate(CARDS):
+            card = QFrame()
+            card.setObjectName("banner")  # the style sheet's framed look
+            card.setToolTip(tip)
+            box = QVBoxLayout(card)
+            box.setContentsMargins(8, 5, 8, 5)
+            box.setSpacing(1)
+            title = QLabel(caption)
+            font = title.font()
+            font.setPointSizeF(font.pointSizeF() * 0.9)
+            title.setFont(font)
+            title.setEnabled(False)  # the palette's muted text colour
+            value = QLabel(fmt.DASH)
+            value.setObjectName("sectionTitle")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            box.addWidget(title)
+            box.addWidget(value)
+            grid.addWidget(card, i // COLUMNS, i % COLUMNS)
+            self._values[caption] = value
+
+    def set_metrics(self, metrics: dict[str, Any] | None) -> None:
+        metrics = metrics or {}
+        for caption, render, _ in CARDS:
+            self._values[caption].setText(render(metrics) if metrics else fmt.DASH)
+
+    def value(self, caption: str) -> str:
+        return self._values[caption].text()

@@ -1,0 +1,137 @@
+"""Render every page of the sample workspace to PNG files for the README.
+
+    .venv/bin/python scripts/screenshots.py            # writes docs/screenshots/*.png
+    .venv/bin/python scripts/screenshots.py --out DIR --size 1280x800
+
+Runs offscreen (no display needed) on a throw-away database and settings file, waits
+until each page has loaded its data, then grabs the whole window at a fixed size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Extra views beyond one shot per page: (file stem, page title, action before the grab).
+EXTRA_SHOTS = (
+    ("runs-confusion", "Runs", "show_confusion"),
+    ("runs-compare", "Runs", "compare_versions"),
+)
+# What to select on a page before its shot, so it shows more than an empty detail pane.
+PAGE_ACTIONS = {"Models": "select_model", "Datasets": "select_dataset",
+                "Runs": "select_best_run", "Endpoints": "select_endpoint"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--size", default="1280x800", help="window size, WIDTHxHEIGHT")
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from mlops_desk.core.sample import load_sample_workspace
+    from mlops_desk.core.store import Store
+    from mlops_desk.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("MLOps Desk")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "registry.db")
+        load_sample_workspace(store)
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(store, settings=settings)
+        window.resize(width, height)
+        window.show()
+        settle(app, window)
+        pages = [(cls.title.lower(), cls.title, PAGE_ACTIONS.get(cls.title))
+                 for cls in window.page_classes]  # every page the window has
+        for stem, title, action in [*pages, *EXTRA_SHOTS]:
+            page = window.show_page(title)
+            settle(app, window)
+            if action:
+                ACTIONS[action](page)
+                settle(app, window)
+            path = args.out / f"{stem}.png"
+            window.grab().save(str(path))
+            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        window.ctx.tasks.shutdown()
+        window.close()
+        store.close()
+    return 0
+
+
+def settle(app, window, timeout_s: float = 15.0) -> None:
+    """Process events until no task runs and nothing is left to deliver."""
+    deadline = time.monotonic() + timeout_s
+    quiet = 0
+    while time.monotonic() < deadline:
+        app.processEvents()
+        busy = window.ctx.tasks.active > 0
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 20:  # idle for a while: lazy loads that start on show have started
+            return
+        time.sleep(0.01)
+    raise TimeoutError("the window did not settle within the time limit")
+
+
+def _select_first_row(view) -> None:
+    if view.model() is not None and view.model().rowCount() > 0:
+        view.setCurrentIndex(view.model().index(0, 0))
+
+
+def select_model(page) -> None:
+    _select_first_row(page.model_list)
+    if getattr(page, "table", None) is not None:
+        page.table.selectRow(page.table.model().rowCount() - 1)
+
+
+def select_dataset(page) -> None:
+    _select_first_row(page.dataset_list)
+
+
+def select_endpoint(page) -> None:
+    _select_first_row(page.endpoint_list)
+
+
+def _runs(page) -> list:
+    return [page.model.record(i) for i in range(page.model.rowCount())]
+
+
+def select_best_run(page) -> None:
+    best = max((r for r in _runs(page) if r.status == "completed"),
+               key=lambda r: (r.version, r.id))
+    page.select_runs([best.id])
+
+
+def show_confusion(page) -> None:
+    select_best_run(page)
+    page.detail.tabs.setCurrentIndex(1)
+
+
+def compare_versions(page) -> None:
+    done = [r for r in _runs(page) if r.status == "completed"]
+    newest: Callable = lambda v: max(r.id for r in done if r.version == v)  # noqa: E731
+    page.detail.tabs.setCurrentIndex(0)
+    page.select_runs([newest(1), newest(3)])
+
+
+ACTIONS = {name: globals()[name] for name in (
+    "select_model", "select_dataset", "select_endpoint", "select_best_run", "show_confusion",
+    "compare_versions")}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The Charts page: series per model with the accuracy band, markers, filters, hover
+read-out, PNG/SVG export, and 10,000 runs that stay responsive."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime, timedelta
+
+import pyqtgraph as pg
+from PySide6.QtGui import QImage
+
+from mlops_desk.core.timeseries import METRICS, ChartData, Marker, Series
+from mlops_desk.ui.widgets.chart_timeseries import TimeSeriesChart, merge_markers
+from tests.gui.conftest import WAIT_MS, wait_idle
+from tests.gui.run_fixtures import charts_page_fixture, fake_workspace_fixture  # noqa: F401
+from tests.support.fixtures import fake_openai_fixture  # noqa: F401
+
+
+def backdate(store, run_id: int, days_ago: float) -> None:
+    moment = datetime.now(UTC) - timedelta(days=days_ago)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with store.transaction() as db:
+        db.execute("UPDATE runs SET started_at = ?, created_at = ? WHERE id = ?",
+                   [text, text, run_id])
+
+
+def three_runs(ws) -> list[int]:
+    ids = [ws.run(ws.v1, use_cache=False), ws.run(ws.v1, use_cache=False), ws.run(ws.v2)]
+    for run_id, days in zip(ids, (6, 4, 1), strict=True):
+        backdate(ws.store, run_id, days)
+    return ids
+
+
+def reload(page, qtbot) -> None:
+    page.reload()
+    wait_idle(qtbot, page.ctx)
+    qtbot.waitUntil(lambda: not page.chart.drawing, timeout=WAIT_MS)
+
+
+def test_series_band_markers_and_filters(charts_page, fake_workspace, qtbot) -> None:
+    ids = three_runs(fake_workspace)
+    reload(charts_page, qtbot)
+    chart = charts_page.chart
+    assert charts_page.stack.currentWidget() is chart
+    assert chart.point_count() == 3 and chart.data.series[0].run_ids == ids
+    accuracy = chart.plots["accuracy"]
+    lines = [i for i in accuracy.listDataItems() if isinstance(i, pg.PlotDataItem)]
+    assert len(lines) == 3  # the accuracy line and the two edges of its band
+    assert any(isinstance(item, pg.FillBetweenItem) for item in accuracy.items)
+    markers = [item for item in accuracy.items if isinstance(item, pg.InfiniteLine)]
+    assert [line.label.format for line in markers] == ["v1, v2"]  # registered together
+    assert isinstance(accuracy.getAxis("bottom"), pg.DateAxisItem)
+    assert "3 completed runs · 1 model" in charts_page.status.text()
+
+    assert [charts_page.model_box.itemText(i) for i in range(charts_page.model_box.count())] \
+        == ["All models", "reviews"]
+    assert not charts_page.version_box.isEnabled()
+    charts_page.model_box.setCurrentIndex(1)
+    wait_idle(qtbot, charts_page.ctx)
+    assert charts_page.version_box.isEnabled() and charts_page.version_box.count() == 3
+    charts_page.version_box.setCurrentIndex(charts_page.version_box.findData(2))
+    wait_idle(qtbot, charts_page.ctx)
+    qtbot.waitUntil(lambda: not chart.drawing, timeout=WAIT_MS)
+    assert chart.data.series[0].run_ids == [ids[2]]
+    charts_page.set_filters(dataset="nothing-like-this")
+    wait_idle(qtbot, charts_page.ctx)
+    assert charts_page.current_filters() == (None, None, None)
+    assert chart.point_count() == 3
+
+
+def test_hover_reads_out_the_run_under_the_mouse(charts_page, fake_workspace, qtbot) -> None:
+    ids = three_runs(fake_workspace)
+    reload(charts_page, qtbot)
+    chart = charts_page.chart
+    series = chart.data.series[0]
+    x, y = series.x[2], series.values["latency_p95_ms"][2]
+    chart.grab()  # lay out and auto-range the panels, as the first paint does
+    chart._mouse_moved("latency_p95_ms", (chart.view_to_scene("latency_p95_ms", x, y),))
+    assert chart.hovered == ("reviews", 2)
+    assert f"run {ids[2]}" in chart.readout.text() and "accuracy" in chart.readout.text()
+    highlight = chart._highlights["accuracy"].getData()
+    assert list(highlight[0]) == [x]  # the same run is ringed in every panel
+    far = chart.view_to_scene("latency_p95_ms", x - 86_400 * 2.5, y * 50)
+    chart._mouse_moved("latency_p95_ms", (far,))
+    assert chart.hovered is None and len(chart._highlights["accuracy"].getData()[0]) == 0
+
+
+def test_export_png_and_svg(charts_page, fake_workspace, qtbot, tmp_path) -> None:
+    three_runs(fake_workspace)
+    reload(charts_page, qtbot)
+    png = charts_page.export(tmp_path / "chart.png")
+    image = QImage(str(png))
+    assert image.width() == 1600 and image.height() > 600
+    svg = charts_page.export(tmp_path / "chart.svg")
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text and "<path" in text
+
+
+def test_empty_registry_shows_a_hint(charts_page) -> None:
+    assert charts_page.stack.currentWidget() is charts_page.empty
+    assert not charts_page.export_button.isEnabled()
+
+
+def synthetic(n: int) -> ChartData:
+    start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    series = Series("big")
+    for i in range(n):
+        series.run_ids.append(i + 1)
+        series.versions.append(1 + i // 1000)
+        series.datasets.append("d")
+        series.x.append(start + i * 3600.0)
+        accuracy = 0.7 + 0.2 * math.sin(i / 300)
+        values = {"accuracy": accuracy, "ci_low": accuracy - 0.03, "ci_high": accuracy + 0.03,
+                  "latency_p95_ms": 200 + (i % 97), "error_rate": (i % 13) / 500,
+                  "cost_per_1k": 0.4 + (i % 7) / 100, "n_rows": 500}
+        for key, _ in METRICS:
+            series.values[key].append(values[key])
+    markers = [Marker(start + k * 1000 * 3600.0, "big", "version", f"v{k + 1}", "")
+               for k in range(n // 1000)]
+    return ChartData([series], markers, n, 1)
+
+
+def test_ten_thousand_runs_stay_responsive(qtbot) -> None:
+    chart = TimeSeriesChart()
+    qtbot.addWidget(chart)
+    chart.resize(1200, 800)
+    chart.show()
+    qtbot.waitExposed(chart)
+    data = synthetic(10_000)
+    started = time.perf_counter()
+    chart.set_data(data)
+    slowest_turn = time.perf_counter() - started  # the first panel, built and painted
+    while chart.drawing:  # the other three, one per event-loop turn
+        turn = time.perf_counter()
+        chart._draw_next()
+        slowest_turn = max(slowest_turn, time.perf_counter() - turn)
+    chart.grab()
+    first_paint = time.perf_counter() - started
+    plot = chart.plots["accuracy"]
+    started = time.perf_counter()
+    for step in range(5):  # zooming in and out repaints with a fresh downsample
+        plot.vb.setXRange(data.series[0].x[step * 1000], data.series[0].x[-1])
+        chart.grab()
+    repaint = (time.perf_counter() - started) / 5
+    started = time.perf_counter()
+    series = data.series[0]
+    chart.hover_at("accuracy", series.x[5000], series.values["accuracy"][5000] * 100)
+    hover = time.perf_counter() - started
+    assert chart.hovered == ("big", 5000)
+    assert first_paint < 3.0, f"first paint of 10,000 runs took {first_paint:.2f} s"
+    assert slowest_turn < 1.0, f"one panel took {slowest_turn:.2f} s"
+    assert repaint < 0.5, f"a repaint took {repaint:.2f} s"
+    assert hover < 0.05, f"a hover look-up took {hover * 1000:.0f} ms"
+
+
+def test_markers_close_in_time_share_one_line() -> None:
+    markers = [Marker(0, "m", "deploy", "v2 → production", "a"),
+               Marker(60, "m", "deploy", "v3 → staging", "b"),
+               Marker(60, "m", "version", "v3", "c"),
+               Marker(90_000, "m", "deploy", "v3 → production", "d")]
+    merged = merge_markers(markers)
+    assert [m.label for m in merged] == ["v2 → production, v3 → staging", "v3",
+                                         "v3 → production"]
+    assert merged[0].detail == "a; b"
+
+
+def test_the_page_waits_for_runs(charts_page, qtbot) -> None:
+    qtbot.waitUntil(lambda: charts_page.data is not None, timeout=WAIT_MS)
+    assert charts_page.data.series == []
