@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -485,13 +486,22 @@ class _RowError(Exception):
         self.error_class, self.message = error_class, message
 
 
+@functools.cache
+def _ssl_context():
+    """Built once per process: creating one costs ~30 ms of GIL at every run's start."""
+    import ssl
+
+    return ssl.create_default_context()
+
+
 class _OpenAICaller:
     """One AsyncOpenAI client; SDK retries off (we retry), explicit timeout.
 
-    Requests go through the SDK's documented raw ``post`` with an ``httpx2.Response``
-    cast: auth, base URL, timeouts and typed errors stay the SDK's, while the ~0.8 ms
-    per request of typed-param transforms and model construction is skipped (the
-    2,000-row benchmark is bound by client CPU).
+    A run is bound by client CPU, so two of the SDK's documented options cut it:
+    its aiohttp transport (``DefaultAioHttpClient``, ~0.5 ms less per request than
+    httpx's pool), and the raw ``post`` with an ``httpx2.Response`` cast, which skips
+    typed-param transforms and model construction. Auth, base URL, timeouts and the
+    typed errors stay the SDK's.
     """
 
     def __init__(self, endpoint: Endpoint):
@@ -503,6 +513,7 @@ class _OpenAICaller:
         self.client = openai.AsyncOpenAI(
             api_key=secrets.resolve(endpoint.name, endpoint.api_key_ref),
             base_url=endpoint.base_url, max_retries=0, timeout=endpoint.timeout_s,
+            http_client=openai.DefaultAioHttpClient(verify=_ssl_context()),
         )
 
     async def complete(self, version: Version, messages: list[dict]) -> Completion:
@@ -516,7 +527,10 @@ class _OpenAICaller:
             choice = data["choices"][0] if data.get("choices") else None
             text = (choice["message"].get("content") or "") if choice is not None else ""
             usage = data.get("usage") or {}
-        except openai.APITimeoutError:
+        except openai.APITimeoutError as exc:
+            dropped = _dropped_connection(exc)
+            if dropped is not None:
+                raise _Retryable("connection", f"connection failed: {dropped}") from None
             raise _Retryable("timeout", f"no answer within {self.endpoint.timeout_s:g} s") from None
         except openai.APIConnectionError as exc:
             cause = exc.__cause__ or exc
@@ -530,6 +544,20 @@ class _OpenAICaller:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _dropped_connection(exc: BaseException) -> BaseException | None:
+    """The SDK's aiohttp transport reports a dropped connection as a connect *timeout*;
+    find the aiohttp connection error behind it so the row says what really happened."""
+    import aiohttp
+
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(
+                cause, TimeoutError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _error_message(exc) -> tuple[str, str]:
