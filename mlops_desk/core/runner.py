@@ -486,6 +486,18 @@ class _RowError(Exception):
         self.error_class, self.message = error_class, message
 
 
+def warm_up() -> None:
+    """Import the HTTP client stack and build its SSL context ahead of the first run.
+
+    ~0.5 s, much of it holding the GIL: the GUI calls this in a task when the Runs page
+    first shows, so the cost lands while the user picks what to run, not mid-run.
+    """
+    import aiohttp  # noqa: F401
+    import openai  # noqa: F401
+
+    _ssl_context()
+
+
 @functools.cache
 def _ssl_context():
     """Built once per process: creating one costs ~30 ms of GIL at every run's start."""

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_desk.core import runs
+from mlops_desk.core import runner, runs
 from mlops_desk.core.metrics import compare_runs
 from mlops_desk.core.store import Store
 
@@ -133,13 +133,8 @@ def load_run_list(store: Store, limit: int = 5_000) -> list[runs.Run]:
 
 
 def warm_up() -> None:
-    """Import the OpenAI client ahead of the first run (~0.5 s, much of it holding the GIL).
-
-    Start-up stays lazy; the Runs page calls this in a task when first shown, so the cost
-    lands while the user is choosing what to run, not in the first second of a run.
-    """
-    import httpx2  # noqa: F401
-    import openai  # noqa: F401
+    """Start-up stays lazy; the Runs page calls this in a task when first shown."""
+    runner.warm_up()
 
 
 # -- comparison ------------------------------------------------------------------
