@@ -71,8 +71,8 @@ def scenario(db: str, base_url: str, n_rows: int, concurrency: int, use_cache: b
     run = execute(store, run_id)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     store.close()
-    return {"rows": run.n_done, "import_s": import_s, "status": run.status, "wall_s": wall, "cpu_s": cpu,
-            "cpu_ms_per_row": cpu / max(run.n_done, 1) * 1000,
+    return {"rows": run.n_done, "import_s": import_s, "status": run.status, "wall_s": wall,
+            "cpu_s": cpu, "cpu_ms_per_row": cpu / max(run.n_done, 1) * 1000,
             "accuracy": (run.metrics or {}).get("accuracy"),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

@@ -1,4 +1,7 @@
-"""A form whose OK button runs one task; on success it announces a deployment change."""
+"""A form whose OK button runs one task; on success it announces a deployment change.
+
+The registry forms (model_forms) reuse it and announce a registry change instead.
+"""
 
 from __future__ import annotations
 
@@ -47,9 +50,13 @@ class DeployTaskDialog(QDialog):
         raise NotImplementedError
 
     def succeeded(self, result: Any) -> None:
-        self.ctx.deployments_changed.emit()
+        self.announce()
         self.done_with(result)
         self.accept()
+
+    def announce(self) -> None:
+        """Tell the other pages what changed (the registry forms override this)."""
+        self.ctx.deployments_changed.emit()
 
     def done_with(self, result: Any) -> None:
         """Subclasses announce the result."""

@@ -3,66 +3,21 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLineEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
 from mlops_desk.core import registry
 from mlops_desk.core.errors import BadInput
 from mlops_desk.core.registry import Version
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.dialogs.deploy_base import DeployTaskDialog
 from mlops_desk.ui.dialogs.new_version import parse_tags
-from mlops_desk.ui.loader import guarded
-from mlops_desk.ui.widgets.status_line import StatusLine
 
 
-class _TaskDialog(QDialog):
+class _TaskDialog(DeployTaskDialog):
     """A form whose OK runs one task and closes only when it succeeds."""
 
-    def __init__(self, ctx: AppContext, title: str, ok_text: str,
-                 parent: QWidget | None = None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self._task = None
-        self.setWindowTitle(title)
-        self.form = QFormLayout()
-        self.status = StatusLine()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok_button.setDefault(True)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self.form)
-        layout.addWidget(self.status)
-        layout.addWidget(self.buttons)
-
-    def run(self, fn, *args, **kwargs) -> None:
-        self.ok_button.setEnabled(False)
-        self.status.set("info", "Saving…")
-        self._task = self.ctx.tasks.start(fn, *args, on_done=guarded(self, self._succeeded),
-                                          on_error=guarded(self, self._failed), **kwargs)
-
-    def submit(self) -> None:
-        raise NotImplementedError
-
-    def _succeeded(self, result) -> None:
+    def announce(self) -> None:
         self.ctx.registry_changed.emit()
-        self.done_with(result)
-        self.accept()
-
-    def done_with(self, result) -> None:
-        """Subclasses announce the result."""
-
-    def _failed(self, message: str) -> None:
-        self.status.set("error", message)
-        self.ok_button.setEnabled(True)
 
 
 class NewModelDialog(_TaskDialog):

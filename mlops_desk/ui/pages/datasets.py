@@ -13,10 +13,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
     QSplitter,
     QTableView,
     QTextBrowser,
@@ -33,8 +29,9 @@ from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.column_mapping import ColumnMappingDialog
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
 from mlops_desk.ui.models.rows_table import PAGE_ROWS, DatasetRowsModel
-from mlops_desk.ui.pages.base import Page
+from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.banner import Banner
+from mlops_desk.ui.widgets.item_list import FilterableList
 from mlops_desk.ui.widgets.validation_report import report_html
 
 FILE_FILTER = (f"Datasets ({' '.join('*' + s for s in SUPPORTED)});;All files (*)")
@@ -43,6 +40,16 @@ FILE_FILTER = (f"Datasets ({' '.join('*' + s for s in SUPPORTED)});;All files (*
 def load_rows(store: Store, dataset_id: int, start: int,
               limit: int = PAGE_ROWS) -> tuple[int, list]:
     return dataset_id, list(datasets.iter_rows(store, dataset_id, start=start, limit=limit))
+
+
+def _warnings(d: Dataset) -> int:
+    return len(d.validation.get("warnings") or [])
+
+
+def _tooltip(d: Dataset) -> str:
+    problems = _warnings(d)
+    return (f"{d.n_rows:,} rows from {d.source_name}"
+            + (f"; {problems} warning(s)" if problems else ""))
 
 
 class DatasetsPage(Page):
@@ -59,30 +66,18 @@ class DatasetsPage(Page):
         self._select_after_load: str | None = None
         self._last_dir = str(Path.home())
 
-        heading = QLabel("Datasets")
-        heading.setObjectName("pageTitle")
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter datasets (Ctrl+F)")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self._apply_filter)
-        self.dataset_list = QListWidget()
-        self.dataset_list.setObjectName("itemList")
-        self.dataset_list.currentItemChanged.connect(self._dataset_changed)
-        self.import_button = QPushButton(theme.icon("import"), "Import…")
-        self.import_button.setToolTip("Import a CSV, TSV, JSONL, XLSX or Parquet file "
-                                      "(or drop one on the window)")
-        self.import_button.clicked.connect(self.open_import_dialog)
         hint = QLabel("Tip: drop a file on the window to import it.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(heading)
-        left_layout.addWidget(self.filter_edit)
-        left_layout.addWidget(self.dataset_list, 1)
-        left_layout.addWidget(self.import_button)
-        left_layout.addWidget(hint)
+        self.item_list = FilterableList("Datasets", "Filter datasets (Ctrl+F)", "Import…",
+                                        icon="import", footer=[hint])
+        self.item_list.current_changed.connect(self._dataset_changed)
+        self.import_button = self.item_list.button
+        self.import_button.setToolTip("Import a CSV, TSV, JSONL, XLSX or Parquet file "
+                                      "(or drop one on the window)")
+        self.import_button.clicked.connect(self.open_import_dialog)
+        self.filter_edit = self.item_list.filter_edit
+        self.dataset_list = self.item_list.list
 
         self.banner = Banner()
         self.report_view = QTextBrowser()
@@ -109,20 +104,8 @@ class DatasetsPage(Page):
         self.right_splitter.addWidget(self.report_view)
         self.right_splitter.addWidget(rows_box)
         self.right_splitter.setSizes([320, 380])
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.banner)
-        right_layout.addWidget(self.right_splitter, 1)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("datasetsSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([220, 780])
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter)
+        right = vbox(self.banner, (self.right_splitter, 1))
+        self.splitter = self.split_list_and_details(self.item_list, right, "datasetsSplitter")
 
         ctx.datasets_changed.connect(self._stale.mark)
         self._show_dataset(None)
@@ -134,10 +117,6 @@ class DatasetsPage(Page):
     def refresh(self) -> None:
         self._stale.stale = False
         self._list_load.start(datasets.list_datasets, self.ctx.store, on_done=self._listed)
-
-    def focus_filter(self) -> None:
-        self.filter_edit.setFocus()
-        self.filter_edit.selectAll()
 
     # -- importing -----------------------------------------------------------------
     def open_import_dialog(self) -> None:
@@ -175,42 +154,19 @@ class DatasetsPage(Page):
     # -- listing -------------------------------------------------------------------
     @property
     def current(self) -> Dataset | None:
-        item = self.dataset_list.currentItem()
-        return self.datasets.get(item.data(Qt.ItemDataRole.UserRole)) if item else None
+        return self.datasets.get(self.item_list.current_key)
 
     def _listed(self, found: list[Dataset]) -> None:
-        keep = self._select_after_load or (self.current.name if self.current else None)
-        self._select_after_load = None
+        keep, self._select_after_load = self._select_after_load, None
         self.datasets = {d.name: d for d in found}
-        self.dataset_list.blockSignals(True)
-        self.dataset_list.clear()
-        for d in found:
-            item = QListWidgetItem(d.name)
-            item.setData(Qt.ItemDataRole.UserRole, d.name)
-            problems = len(d.validation.get("warnings") or [])
-            item.setIcon(theme.status_icon("warning" if problems else "ok"))
-            item.setToolTip(f"{d.n_rows:,} rows from {d.source_name}"
-                            + (f"; {problems} warning(s)" if problems else ""))
-            self.dataset_list.addItem(item)
-            if d.name == keep:
-                self.dataset_list.setCurrentItem(item)
-        if self.dataset_list.currentItem() is None and found:
-            self.dataset_list.setCurrentRow(0)
-        self.dataset_list.blockSignals(False)
-        self._apply_filter(self.filter_edit.text())
+        self.item_list.set_items(  # keep, else the current dataset, else the first
+[(d.name, d.name, _tooltip(d), theme.status_icon(
+            "warning" if _warnings(d) else "ok")) for d in found], keep)
         self._show_dataset(self.current)
 
     def select_dataset(self, name: str) -> None:
         self._select_after_load = name
-        for row in range(self.dataset_list.count()):
-            if self.dataset_list.item(row).data(Qt.ItemDataRole.UserRole) == name:
-                self.dataset_list.setCurrentRow(row)
-
-    def _apply_filter(self, text: str) -> None:
-        needle = text.strip().casefold()
-        for row in range(self.dataset_list.count()):
-            item = self.dataset_list.item(row)
-            item.setHidden(bool(needle) and needle not in item.text().casefold())
+        self.item_list.select(name, notify=True)
 
     def _dataset_changed(self, *_args) -> None:
         self._show_dataset(self.current)

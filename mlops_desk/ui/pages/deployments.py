@@ -14,9 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QSplitter,
     QTableView,
     QToolBar,
@@ -38,8 +35,9 @@ from mlops_desk.ui.loader import LatestLoad, StaleFlag
 from mlops_desk.ui.models.deploy_data import DeploymentsData, load_deployments
 from mlops_desk.ui.models.deploy_history import HistoryTableModel
 from mlops_desk.ui.models.deploy_tables import EnvironmentRow, EnvironmentsTableModel
-from mlops_desk.ui.pages.base import Page
+from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.deploy_timeline import DeployTimeline
+from mlops_desk.ui.widgets.item_list import FilterableList
 
 ALL = None
 
@@ -60,20 +58,11 @@ class DeploymentsPage(Page):
                        ctx.datasets_changed):
             signal.connect(self._stale.mark)
 
-        heading = QLabel(self.title)
-        heading.setObjectName("pageTitle")
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter models (Ctrl+F)")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self._apply_filter)
-        self.model_list = QListWidget()
-        self.model_list.currentItemChanged.connect(lambda *_: self._load_data())
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(heading)
-        left_layout.addWidget(self.filter_edit)
-        left_layout.addWidget(self.model_list, 1)
+        # No "itemList" object name: this list keeps Qt's default item padding.
+        self.item_list = FilterableList(self.title, "Filter models (Ctrl+F)", list_name="")
+        self.item_list.current_changed.connect(lambda _key: self._load_data())
+        self.filter_edit = self.item_list.filter_edit
+        self.model_list = self.item_list.list
 
         self.model_title = QLabel("Select a model")
         self.model_title.setObjectName("sectionTitle")
@@ -130,21 +119,9 @@ class DeploymentsPage(Page):
         self.right_splitter.addWidget(self.env_table)
         self.right_splitter.addWidget(history)
         self.right_splitter.setSizes([150, 470])
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.model_title)
-        right_layout.addWidget(self.toolbar)
-        right_layout.addWidget(self.right_splitter, 1)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("deploymentsModelsSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([200, 800])
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter)
+        right = vbox(self.model_title, self.toolbar, (self.right_splitter, 1))
+        self.splitter = self.split_list_and_details(self.item_list, right,
+                                                    "deploymentsModelsSplitter", sizes=(200, 800))
         self._update_actions()
 
     # -- Page interface --------------------------------------------------------------------
@@ -155,49 +132,23 @@ class DeploymentsPage(Page):
         self._stale.stale = False
         self._models_load.start(registry.list_models, self.ctx.store, on_done=self._models_loaded)
 
-    def focus_filter(self) -> None:
-        self.filter_edit.setFocus()
-        self.filter_edit.selectAll()
-
     def select_model(self, name: str) -> None:
         self._pending_model = name
-        if self._select_item(name):
+        if self.item_list.select(name):
             self._pending_model = None
             self._load_data()
 
     # -- loading ---------------------------------------------------------------------------
     @property
     def current_model(self) -> str | None:
-        item = self.model_list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return self.item_list.current_key
 
     def _models_loaded(self, models: list[Model]) -> None:
         keep = self._pending_model or self.current_model
         self._pending_model = None
-        self.model_list.blockSignals(True)
-        self.model_list.clear()
-        for model in models:
-            item = QListWidgetItem(model.name)
-            item.setData(Qt.ItemDataRole.UserRole, model.name)
-            item.setToolTip(model.description or model.kind)
-            self.model_list.addItem(item)
-        self.model_list.blockSignals(False)
-        self._apply_filter(self.filter_edit.text())
-        if not (keep and self._select_item(keep)) and self.model_list.count():
-            self.model_list.blockSignals(True)
-            self.model_list.setCurrentRow(0)
-            self.model_list.blockSignals(False)
+        self.item_list.set_items(
+            [(m.name, m.name, m.description or m.kind, None) for m in models], keep)
         self._load_data()
-
-    def _select_item(self, name: str) -> bool:
-        for row in range(self.model_list.count()):
-            item = self.model_list.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == name:
-                self.model_list.blockSignals(True)
-                self.model_list.setCurrentItem(item)
-                self.model_list.blockSignals(False)
-                return True
-        return False
 
     def _load_data(self) -> None:
         name = self.current_model
@@ -248,12 +199,6 @@ class DeploymentsPage(Page):
         self.history_count.setText(
             f"{shown} move{'s' * (shown != 1)}" if shown else
             "No deploys yet: use Deploy to… (or Deploy to… on a version in Models).")
-
-    def _apply_filter(self, text: str) -> None:
-        needle = text.strip().casefold()
-        for row in range(self.model_list.count()):
-            item = self.model_list.item(row)
-            item.setHidden(bool(needle) and needle not in item.text().casefold())
 
     # -- selection -------------------------------------------------------------------------
     @property

@@ -8,13 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
-    QSplitter,
     QTextBrowser,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -26,7 +21,8 @@ from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.endpoint_edit import EndpointDialog
 from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
-from mlops_desk.ui.pages.base import Page
+from mlops_desk.ui.pages.base import Page, vbox
+from mlops_desk.ui.widgets.item_list import FilterableList
 from mlops_desk.ui.widgets.status_line import StatusLine
 
 MAX_IDS_SHOWN = 40
@@ -76,24 +72,13 @@ class EndpointsPage(Page):
         self.keyring: tuple[bool, str] | None = None  # keyring_status(), once known
         self._keyring_task = None
 
-        heading = QLabel("Endpoints")
-        heading.setObjectName("pageTitle")
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter endpoints (Ctrl+F)")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self._apply_filter)
-        self.endpoint_list = QListWidget()
-        self.endpoint_list.setObjectName("itemList")
-        self.endpoint_list.currentItemChanged.connect(self._endpoint_changed)
-        self.add_button = QPushButton(theme.icon("add"), "Add endpoint…")
+        self.item_list = FilterableList("Endpoints", "Filter endpoints (Ctrl+F)",
+                                        "Add endpoint…")
+        self.item_list.current_changed.connect(self._endpoint_changed)
+        self.add_button = self.item_list.button
         self.add_button.clicked.connect(self.open_add_dialog)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(heading)
-        left_layout.addWidget(self.filter_edit)
-        left_layout.addWidget(self.endpoint_list, 1)
-        left_layout.addWidget(self.add_button)
+        self.filter_edit = self.item_list.filter_edit
+        self.endpoint_list = self.item_list.list
 
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
@@ -113,23 +98,9 @@ class EndpointsPage(Page):
         self.keyring_note = QLabel()
         self.keyring_note.setObjectName("hint")
         self.keyring_note.setWordWrap(True)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.details, 1)
-        right_layout.addLayout(buttons)
-        right_layout.addWidget(self.result)
-        right_layout.addWidget(self.model_ids)
-        right_layout.addWidget(self.keyring_note)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("endpointsSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([220, 780])
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter)
+        right = vbox((self.details, 1), buttons, self.result, self.model_ids,
+                     self.keyring_note)
+        self.splitter = self.split_list_and_details(self.item_list, right, "endpointsSplitter")
 
         ctx.registry_changed.connect(self._stale.mark)
         self._show(None)
@@ -153,40 +124,17 @@ class EndpointsPage(Page):
         self._stale.stale = False
         self._list_load.start(registry.list_endpoints, self.ctx.store, on_done=self._listed)
 
-    def focus_filter(self) -> None:
-        self.filter_edit.setFocus()
-        self.filter_edit.selectAll()
-
     # -- list ----------------------------------------------------------------------
     @property
     def current(self) -> Endpoint | None:
-        item = self.endpoint_list.currentItem()
-        return self.endpoints.get(item.data(Qt.ItemDataRole.UserRole)) if item else None
+        return self.endpoints.get(self.item_list.current_key)
 
     def _listed(self, found: list[Endpoint]) -> None:
-        keep = self._select_after_load or (self.current.name if self.current else None)
-        self._select_after_load = None
+        keep, self._select_after_load = self._select_after_load, None
         self.endpoints = {e.name: e for e in found}
-        self.endpoint_list.blockSignals(True)
-        self.endpoint_list.clear()
-        for e in found:
-            item = QListWidgetItem(e.name)
-            item.setData(Qt.ItemDataRole.UserRole, e.name)
-            item.setToolTip(f"{e.kind}: {e.base_url or e.target}")
-            self.endpoint_list.addItem(item)
-            if e.name == keep:
-                self.endpoint_list.setCurrentItem(item)
-        if self.endpoint_list.currentItem() is None and found:
-            self.endpoint_list.setCurrentRow(0)
-        self.endpoint_list.blockSignals(False)
-        self._apply_filter(self.filter_edit.text())
+        self.item_list.set_items(  # keep, else the current endpoint, else the first
+            [(e.name, e.name, f"{e.kind}: {e.base_url or e.target}", None) for e in found], keep)
         self._show(self.current)
-
-    def _apply_filter(self, text: str) -> None:
-        needle = text.strip().casefold()
-        for row in range(self.endpoint_list.count()):
-            item = self.endpoint_list.item(row)
-            item.setHidden(bool(needle) and needle not in item.text().casefold())
 
     def _endpoint_changed(self, *_args) -> None:
         self._show(self.current)

@@ -12,17 +12,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableView,
     QTabWidget,
     QTextBrowser,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -37,8 +32,9 @@ from mlops_desk.ui.dialogs.model_forms import NewModelDialog, VersionMetaDialog
 from mlops_desk.ui.dialogs.new_version import NewVersionDialog
 from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
 from mlops_desk.ui.models.versions_table import NOTE, VersionRow, VersionsTableModel
-from mlops_desk.ui.pages.base import Page
+from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.config_diff import ConfigDiffView
+from mlops_desk.ui.widgets.item_list import FilterableList
 
 
 @dataclass(frozen=True)
@@ -94,6 +90,11 @@ def details_html(v: Version, latest: RunPoint | None, environments: tuple[str, .
     return "".join(parts)
 
 
+def _model_tooltip(model: Model) -> str:
+    labels = ", ".join(model.labels) or "none"
+    return f"{model.kind}; labels: {labels}\n{model.description}".strip()
+
+
 class ModelsPage(Page):
     title = "Models"
     icon_name = "models"
@@ -109,24 +110,12 @@ class ModelsPage(Page):
         self.dialog = None  # the open dialog, kept so it is not garbage-collected
         self._meta_task = None
 
-        heading = QLabel("Models")
-        heading.setObjectName("pageTitle")
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter models (Ctrl+F)")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self._apply_filter)
-        self.model_list = QListWidget()
-        self.model_list.setObjectName("itemList")
-        self.model_list.currentItemChanged.connect(self._model_changed)
-        self.new_model_button = QPushButton(theme.icon("add"), "New model…")
+        self.item_list = FilterableList("Models", "Filter models (Ctrl+F)", "New model…")
+        self.item_list.current_changed.connect(self._model_changed)
+        self.new_model_button = self.item_list.button
         self.new_model_button.clicked.connect(self.open_new_model_dialog)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(heading)
-        left_layout.addWidget(self.filter_edit)
-        left_layout.addWidget(self.model_list, 1)
-        left_layout.addWidget(self.new_model_button)
+        self.filter_edit = self.item_list.filter_edit
+        self.model_list = self.item_list.list
 
         self.model_title = QLabel("Select a model")
         self.model_title.setObjectName("sectionTitle")
@@ -187,22 +176,9 @@ class ModelsPage(Page):
         self.right_splitter.addWidget(self.table)
         self.right_splitter.addWidget(self.tabs)
         self.right_splitter.setSizes([300, 400])
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.model_title)
-        right_layout.addWidget(self.model_info)
-        right_layout.addWidget(self.toolbar)
-        right_layout.addWidget(self.right_splitter, 1)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("modelsSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([220, 780])
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter)
+        right = vbox(self.model_title, self.model_info, self.toolbar,
+                     (self.right_splitter, 1))
+        self.splitter = self.split_list_and_details(self.item_list, right, "modelsSplitter")
 
         ctx.registry_changed.connect(self._stale.mark)
         ctx.runs_changed.connect(self._stale.mark)
@@ -217,14 +193,10 @@ class ModelsPage(Page):
         self._stale.stale = False
         self._models_load.start(registry.list_models, self.ctx.store, on_done=self._models_loaded)
 
-    def focus_filter(self) -> None:
-        self.filter_edit.setFocus()
-        self.filter_edit.selectAll()
-
     def select_model(self, name: str, version: int | None = None) -> None:
         """Show ``name`` (and select ``version``), now or once the list has loaded."""
         self._pending_model, self._pending_version = name, version
-        if not self._select_item(name):
+        if not self.item_list.select(name):
             return  # not listed yet: _models_loaded picks it up
         if self.details is not None and self.details.model.name == name:
             self._pending_model = None
@@ -237,38 +209,14 @@ class ModelsPage(Page):
     # -- loading -------------------------------------------------------------------
     @property
     def current_model(self) -> str | None:
-        item = self.model_list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return self.item_list.current_key
 
     def _models_loaded(self, models: list[Model]) -> None:
         keep = self._pending_model or self.current_model
-        self.model_list.blockSignals(True)
-        self.model_list.clear()
-        for model in models:
-            item = QListWidgetItem(model.name)
-            item.setData(Qt.ItemDataRole.UserRole, model.name)
-            labels = ", ".join(model.labels) or "none"
-            item.setToolTip(f"{model.kind}; labels: {labels}\n{model.description}".strip())
-            self.model_list.addItem(item)
-        self.model_list.blockSignals(False)
-        self._apply_filter(self.filter_edit.text())
-        if not (keep and self._select_item(keep)) and self.model_list.count():
-            self.model_list.blockSignals(True)
-            self.model_list.setCurrentRow(0)
-            self.model_list.blockSignals(False)
+        self.item_list.set_items([(m.name, m.name, _model_tooltip(m), None) for m in models],
+                                 keep)
         # Reload the details even when the same model stays selected: it may have changed.
         self._load_details()
-
-    def _select_item(self, name: str) -> bool:
-        """Make ``name`` the current list item without triggering a load."""
-        for row in range(self.model_list.count()):
-            item = self.model_list.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == name:
-                self.model_list.blockSignals(True)
-                self.model_list.setCurrentItem(item)
-                self.model_list.blockSignals(False)
-                return True
-        return False
 
     def _model_changed(self, *_args) -> None:
         self._pending_version = None
@@ -327,12 +275,6 @@ class ModelsPage(Page):
         if rows:
             self.table.scrollTo(self.versions.index(rows[-1], 0))
         self._selection_changed()
-
-    def _apply_filter(self, text: str) -> None:
-        needle = text.strip().casefold()
-        for row in range(self.model_list.count()):
-            item = self.model_list.item(row)
-            item.setHidden(bool(needle) and needle not in item.text().casefold())
 
     # -- selection -----------------------------------------------------------------
     def selected_versions(self) -> list[Version]:
