@@ -492,7 +492,11 @@ def warm_up() -> None:
     ~0.5 s, much of it holding the GIL: the GUI calls this in a task when the Runs page
     first shows, so the cost lands while the user picks what to run, not mid-run.
     """
+    # httpx2 imports httpcore2 (with h11 and truststore) only when a client is created: ~60 ms
+    # of GIL at the first run's start if not done here.
     import aiohttp  # noqa: F401
+    import httpcore2  # noqa: F401
+    import httpx2  # noqa: F401
     import openai  # noqa: F401
 
     _ssl_context()
