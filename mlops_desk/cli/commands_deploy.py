@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from mlops_desk.cli.commands_registry import _group, _leaf
 from mlops_desk.cli.context import Context
-from mlops_desk.cli.output import info, print_json, print_table
+from mlops_desk.cli.output import info, print_json, print_table, utc_time
 from mlops_desk.core import deploy, gates, monitoring, registry
 from mlops_desk.core.errors import CheckFailed
 
@@ -140,7 +140,7 @@ def history_cmd(ctx: Context) -> int:
     if ctx.json:
         print_json([m.to_dict() for m in moves])
         return 0
-    print_table([(m.id, m.ts[:19].replace("T", " "), m.user, m.environment, m.action,
+    print_table([(m.id, utc_time(m.ts), m.user, m.environment, m.action,
                   m.from_version, m.to_version, m.gate_run_id, m.forced, m.reason)
                  for m in moves],
                 ["ID", "TIME (UTC)", "USER", "ENV", "ACTION", "FROM", "TO", "GATE RUN", "FORCED",
@@ -175,7 +175,7 @@ def gate_show(ctx: Context) -> int:
         print_json([p.to_dict() for p in policies])
         return 0
     print_table([(p.environment, p.dataset, " ".join(str(r) for r in p.rules),
-                  p.non_inferior, p.updated_at[:19].replace("T", " "), p.updated_by)
+                  p.non_inferior, utc_time(p.updated_at), p.updated_by)
                  for p in policies],
                 ["ENV", "DATASET", "RULES", "NON-INFERIOR", "UPDATED (UTC)", "BY"])
     return 0
@@ -206,7 +206,7 @@ def env_list(ctx: Context) -> int:
         print_json([e.to_dict() for e in envs])
         return 0
     print_table([(e.name, f"{e.model}:{e.version}" if e.version else "-",
-                  e.updated_at[:19].replace("T", " ")) for e in envs],
+                  utc_time(e.updated_at)) for e in envs],
                 ["ENV", "VERSION", "UPDATED (UTC)"])
     return 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_desk.cli.context import Context
-from mlops_desk.cli.output import error, print_json, print_table
+from mlops_desk.cli.output import error, print_json, print_table, utc_time
 from mlops_desk.core import audit, registry, secrets
 from mlops_desk.core.errors import BadInput, CheckFailed
 
@@ -307,7 +307,7 @@ def version_list(ctx: Context) -> int:
         return 0
     print_table(
         [(v.number, v.fingerprint[:12], v.config["endpoint"], v.config["model_id"],
-          v.parent_number, v.created_at[:19].replace("T", " "), ",".join(v.tags),
+          v.parent_number, utc_time(v.created_at), ",".join(v.tags),
           "archived" if v.archived else "", v.note) for v in versions],
         ["N", "FINGERPRINT", "ENDPOINT", "MODEL ID", "PARENT", "CREATED (UTC)", "TAGS", "", "NOTE"],
     )
@@ -409,7 +409,7 @@ def dataset_list(ctx: Context) -> int:
         print_json([d.to_dict() for d in datasets])
         return 0
     print_table([(d.name, d.n_rows, d.sha256[:12], ",".join(d.input_cols), d.expected_col,
-                  len(d.validation.get("warnings", [])), d.created_at[:19].replace("T", " "))
+                  len(d.validation.get("warnings", [])), utc_time(d.created_at))
                  for d in datasets],
                 ["NAME", "ROWS", "SHA256", "INPUTS", "EXPECTED", "WARNINGS", "CREATED (UTC)"])
     return 0
@@ -449,7 +449,7 @@ def audit_list(ctx: Context) -> int:
     if ctx.json:
         print_json(events)
         return 0
-    print_table([(e["id"], e["ts"][:19].replace("T", " "), e["user"], e["action"], e["subject"],
+    print_table([(e["id"], utc_time(e["ts"]), e["user"], e["action"], e["subject"],
                   json.dumps(e["details"], sort_keys=True)) for e in events],
                 ["ID", "TIME (UTC)", "USER", "ACTION", "SUBJECT", "DETAILS"])
     return 0

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from mlops_desk.cli.context import Context
-from mlops_desk.cli.output import error, fmt, info, print_json, print_table
+from mlops_desk.cli.output import error, fmt, info, print_json, print_table, utc_time
 from mlops_desk.core import registry, runs
 from mlops_desk.core.errors import BadInput, CheckFailed
 
@@ -215,7 +215,7 @@ def run_show(ctx: Context, run_id: int) -> int:
         print_json({**run.to_dict(), **({"rows": results} if rows_filter else {})})
         return 0
     print(f"run {run.id}: {run.model}:{run.version} on {run.dataset} — {run.status}, "
-          f"{run.n_done}/{run.n_total} rows, created {run.created_at[:19].replace('T', ' ')}")
+          f"{run.n_done}/{run.n_total} rows, created {utc_time(run.created_at)}")
     if run.reason:
         print(f"reason: {run.reason}")
     print(f"settings: {', '.join(f'{k}={fmt(v)}' for k, v in sorted(run.settings.items()))}")
@@ -268,8 +268,8 @@ def runs_list(ctx: Context) -> int:
         return 0
     print_table([(r.id, f"{r.model}:{r.version}", r.dataset, r.status, f"{r.n_done}/{r.n_total}",
                   (r.metrics or {}).get("accuracy"), (r.metrics or {}).get("latency_p95_ms"),
-                  (r.metrics or {}).get("total_cost"), (r.started_at or r.created_at)[:19]
-                  .replace("T", " ")) for r in items],
+                  (r.metrics or {}).get("total_cost"), utc_time(r.started_at or r.created_at))
+                 for r in items],
                 ["ID", "VERSION", "DATASET", "STATUS", "ROWS", "ACCURACY", "P95 MS", "COST $",
                  "STARTED (UTC)"])
     return 0

@@ -26,6 +26,11 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def utc_time(iso: str) -> str:
+    """``2026-11-27T05:30:00.123Z`` -> ``2026-11-27 05:30:00`` for table cells."""
+    return iso[:19].replace("T", " ")
+
+
 def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
     """A plain aligned table; long cells are cut so a row fits one line."""
     cells = [[fmt(c) for c in row] for row in rows]
