@@ -28,6 +28,16 @@ def wait_idle(qtbot, ctx: AppContext) -> None:
     qtbot.waitUntil(lambda: ctx.tasks.active == 0, timeout=WAIT_MS)
 
 
+def show_page(qtbot, ctx: AppContext, page, size: tuple[int, int]):
+    """Show a page on its own, as the window would, and wait for its first load."""
+    qtbot.addWidget(page)
+    page.resize(*size)
+    page.show()
+    page.activated()
+    wait_idle(qtbot, ctx)
+    return page
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
     """A settings file of its own, so no test reads or writes the user's real settings."""

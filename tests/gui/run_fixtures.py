@@ -24,7 +24,7 @@ from mlops_desk.core.store import Store
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.pages.charts import ChartsPage
 from mlops_desk.ui.pages.runs import RunsPage
-from tests.gui.conftest import WAIT_MS, wait_idle, write_csv
+from tests.gui.conftest import WAIT_MS, show_page, wait_idle, write_csv
 
 LABELS = ["positive", "negative", "neutral"]
 N_ROWS = 30
@@ -73,12 +73,7 @@ def fake_workspace_fixture(store: Store, tmp_path: Path, fake_openai) -> FakeWor
 
 @pytest.fixture(name="runs_page")
 def runs_page_fixture(ctx: AppContext, qtbot) -> Iterator[RunsPage]:
-    page = RunsPage(ctx)
-    qtbot.addWidget(page)
-    page.resize(1300, 800)
-    page.show()
-    page.activated()
-    wait_idle(qtbot, ctx)
+    page = show_page(qtbot, ctx, RunsPage(ctx), (1300, 800))
     yield page
     page.jobs.cancel_all()
     wait_idle(qtbot, ctx)
@@ -86,12 +81,7 @@ def runs_page_fixture(ctx: AppContext, qtbot) -> Iterator[RunsPage]:
 
 @pytest.fixture(name="charts_page")
 def charts_page_fixture(ctx: AppContext, qtbot) -> Iterator[ChartsPage]:
-    page = ChartsPage(ctx)
-    qtbot.addWidget(page)
-    page.resize(1200, 800)
-    page.show()
-    page.activated()
-    wait_idle(qtbot, ctx)
+    page = show_page(qtbot, ctx, ChartsPage(ctx), (1200, 800))
     yield page
     wait_idle(qtbot, ctx)
 

@@ -22,7 +22,7 @@ from mlops_desk.ui.gateway_control import RUNNING, STOPPED
 from mlops_desk.ui.main_window import MainWindow
 from mlops_desk.ui.pages.monitor import MonitorPage
 from tests.deploy.world import World, build_world
-from tests.gui.conftest import wait_idle
+from tests.gui.conftest import show_page, wait_idle
 from tests.support.fake_openai import FakeOpenAIServer
 from tests.support.fixtures import fake_openai_fixture  # noqa: F401
 
@@ -39,12 +39,7 @@ def world(store: Store, tmp_path: Path, fake_openai: FakeOpenAIServer) -> World:
 
 @pytest.fixture
 def page(ctx: AppContext, world: World, qtbot) -> Iterator[MonitorPage]:
-    page = MonitorPage(ctx)
-    qtbot.addWidget(page)
-    page.resize(1200, 760)
-    page.show()
-    page.activated()
-    wait_idle(qtbot, ctx)
+    page = show_page(qtbot, ctx, MonitorPage(ctx), (1200, 760))
     yield page
     page.gateway.stop(wait=True)
     wait_idle(qtbot, ctx)
