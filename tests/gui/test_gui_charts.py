@@ -1,19 +1,18 @@
 """The Charts page: series per model with the accuracy band, markers, filters, hover
-read-out, PNG/SVG export, and 10,000 runs that stay responsive."""
+read-out, PNG/SVG export, and 10,000 runs."""
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import UTC, datetime, timedelta
 
 import pyqtgraph as pg
 from PySide6.QtGui import QImage
 
-from mlops_desk.core.timeseries import METRICS, ChartData, Marker, Series
+from mlops_desk.core.timeseries import Marker
 from mlops_desk.ui.widgets.chart_timeseries import TimeSeriesChart, merge_markers
 from tests.gui.conftest import WAIT_MS, wait_idle
 from tests.gui.run_fixtures import charts_page_fixture, fake_workspace_fixture  # noqa: F401
+from tests.gui.synthetic_charts import synthetic
 from tests.support.fixtures import fake_openai_fixture  # noqa: F401
 
 
@@ -102,56 +101,21 @@ def test_empty_registry_shows_a_hint(charts_page) -> None:
     assert not charts_page.export_button.isEnabled()
 
 
-def synthetic(n: int) -> ChartData:
-    start = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
-    series = Series("big")
-    for i in range(n):
-        series.run_ids.append(i + 1)
-        series.versions.append(1 + i // 1000)
-        series.datasets.append("d")
-        series.x.append(start + i * 3600.0)
-        accuracy = 0.7 + 0.2 * math.sin(i / 300)
-        values = {"accuracy": accuracy, "ci_low": accuracy - 0.03, "ci_high": accuracy + 0.03,
-                  "latency_p95_ms": 200 + (i % 97), "error_rate": (i % 13) / 500,
-                  "cost_per_1k": 0.4 + (i % 7) / 100, "n_rows": 500}
-        for key, _ in METRICS:
-            series.values[key].append(values[key])
-    markers = [Marker(start + k * 1000 * 3600.0, "big", "version", f"v{k + 1}", "")
-               for k in range(n // 1000)]
-    return ChartData([series], markers, n, 1)
-
-
-def test_ten_thousand_runs_stay_responsive(qtbot) -> None:
+def test_ten_thousand_runs_draw_and_hover(qtbot) -> None:
+    # How fast this is, is bench/bench_charts.py's job; here: it draws and hovers right.
     chart = TimeSeriesChart()
     qtbot.addWidget(chart)
     chart.resize(1200, 800)
     chart.show()
     qtbot.waitExposed(chart)
     data = synthetic(10_000)
-    started = time.perf_counter()
     chart.set_data(data)
-    slowest_turn = time.perf_counter() - started  # the first panel, built and painted
-    while chart.drawing:  # the other three, one per event-loop turn
-        turn = time.perf_counter()
+    while chart.drawing:  # the other three panels, one per event-loop turn
         chart._draw_next()
-        slowest_turn = max(slowest_turn, time.perf_counter() - turn)
     chart.grab()
-    first_paint = time.perf_counter() - started
-    plot = chart.plots["accuracy"]
-    started = time.perf_counter()
-    for step in range(5):  # zooming in and out repaints with a fresh downsample
-        plot.vb.setXRange(data.series[0].x[step * 1000], data.series[0].x[-1])
-        chart.grab()
-    repaint = (time.perf_counter() - started) / 5
-    started = time.perf_counter()
     series = data.series[0]
     chart.hover_at("accuracy", series.x[5000], series.values["accuracy"][5000] * 100)
-    hover = time.perf_counter() - started
     assert chart.hovered == ("big", 5000)
-    assert first_paint < 3.0, f"first paint of 10,000 runs took {first_paint:.2f} s"
-    assert slowest_turn < 1.0, f"one panel took {slowest_turn:.2f} s"
-    assert repaint < 0.5, f"a repaint took {repaint:.2f} s"
-    assert hover < 0.05, f"a hover look-up took {hover * 1000:.0f} ms"
 
 
 def test_markers_close_in_time_share_one_line() -> None:
