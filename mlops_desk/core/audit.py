@@ -271,11 +271,11 @@ class VerifyResult:
             text += (f"; events 1..{self.hmac_from - 1} predate the audit key and are only "
                      "SHA-256-protected")
         if self.checkpoint_count is not None and self.checkpoint_count < self.n_events:
-            text += (f"; the checkpoint lags by {self.n_events - self.checkpoint_count} "
-                     "events (a process stopped before saving it)")
+            lag = _count(self.n_events - self.checkpoint_count, "event")
+            text += f"; the checkpoint lags by {lag} (a process stopped before saving it)"
         if self.expected_at is not None and self.expected_at < self.n_events:
-            text += (f"; the expected head is event {self.expected_at}, "
-                     f"{self.n_events - self.expected_at} events were added since")
+            added = _count(self.n_events - self.expected_at, "event")
+            text += f"; the expected head is event {self.expected_at}, {added} added since"
         return text
 
 
@@ -427,6 +427,10 @@ def _keyed_event_verdict(store: Store, keyed_id: int) -> str:
     if state == "intact":
         return ""
     return f"before the audit key was made, the older SHA-256 chain was already broken: {state}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _events(first: int, last: int) -> str:

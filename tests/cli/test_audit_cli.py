@@ -40,7 +40,7 @@ def test_head_and_expect_head(cli: Cli) -> None:
 
     cli.ok("model", "create", "later")
     grown = cli.ok("audit", "verify", "--expect-head", head["head"]).out
-    assert "the expected head is event 2, 1 events were added since" in grown
+    assert "the expected head is event 2, 1 event added since" in grown
 
     wrong = cli("audit", "verify", "--expect-head", "0123456789abcdef" * 4)
     assert wrong.code == 1 and len(wrong.err_lines) == 1

@@ -289,7 +289,7 @@ def test_expect_head_accepts_the_head_or_an_earlier_one(history: Store) -> None:
     registry.create_model(history, "later")
     grown = audit.verify(history, expect_head=now.head)
     assert (grown.ok, grown.expected_at, grown.n_events) == (True, 6, 7)
-    assert "1 events were added since" in grown.summary()
+    assert "1 event added since" in grown.summary()
     other = audit.verify(history, expect_head="ab" * 32)
     assert not other.ok and "is not in the log" in other.problem
     with pytest.raises(BadInput, match="64-character"):
@@ -327,7 +327,7 @@ def test_a_lagging_checkpoint_still_verifies_and_says_so(history: Store) -> None
     audit_checkpoint.save(saved)
     result = audit.verify(history)
     assert (result.ok, result.n_events) == (True, 7)
-    assert "the checkpoint lags by 1 events" in result.summary()
+    assert "the checkpoint lags by 1 event " in result.summary()
     registry.create_model(history, "next")
     assert checkpoint_of(history).count == 8
 
