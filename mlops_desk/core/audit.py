@@ -155,7 +155,12 @@ def _seal_locked(store: Store) -> int:
 
 def _legacy_problem(store: Store) -> str:
     """What was wrong with a pre-key log (checked against meta.audit_head), or ''."""
-    walk = _walk(store, None, hmac_from=None)
+    try:
+        walk = _walk(store, None, hmac_from=None)
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise
+        return "an event held bytes that are not text"
     if walk.problem:
         return f"event {walk.first_bad_id}: {walk.problem}"
     row = store.db.execute("SELECT value FROM meta WHERE key = 'audit_head'").fetchone()
