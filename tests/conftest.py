@@ -31,6 +31,9 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLOPS_DESK_LOG_DIR", str(base / "logs"))
         mp.setenv("XDG_DATA_HOME", str(base / "data"))
+        # Audit keys and checkpoints: in files here, so child processes (runs) find them too.
+        mp.setenv("MLOPS_DESK_CONFIG_DIR", str(base / "config"))
+        mp.setenv("MLOPS_DESK_AUDIT_KEY_STORE", "file")
         mp.delenv("MLOPS_DESK_DB", raising=False)
         yield base / "logs"
     # The app attaches its file handler once per process; close it with the session.

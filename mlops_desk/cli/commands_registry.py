@@ -441,7 +441,12 @@ def _audit_commands(sub, common) -> None:
     lst = _leaf(group, "list", common, audit_list, "list audit events")
     lst.add_argument("--limit", type=int, default=None)
     lst.add_argument("--subject", help="only events about this subject, e.g. model:triage")
-    _leaf(group, "verify", common, audit_verify, "check the hash chain; exit 1 if broken")
+    check = _leaf(group, "verify", common, audit_verify,
+                  "check the HMAC chain and the checkpoint; exit 1 if broken")
+    check.add_argument("--expect-head", metavar="HASH",
+                       help="also require this head (from 'audit head'; the log may have grown)")
+    _leaf(group, "head", common, audit_head,
+          "print the verified head hash and event count, to keep in a ticket or report")
 
 
 def audit_list(ctx: Context) -> int:
@@ -456,11 +461,22 @@ def audit_list(ctx: Context) -> int:
 
 
 def audit_verify(ctx: Context) -> int:
-    result = audit.verify(ctx.store)
+    result = audit.verify(ctx.store, expect_head=ctx.args.expect_head)
     if ctx.json:
         print_json(result.__dict__)
     elif result.ok:
-        print(f"audit log intact: {result.n_events} events, hash chain verified")
+        print(result.summary())
     if not result.ok:
-        raise CheckFailed(f"audit log broken at event {result.first_bad_id}: {result.problem}")
+        raise CheckFailed(result.summary())
+    return 0
+
+
+def audit_head(ctx: Context) -> int:
+    result = audit.verify(ctx.store)
+    if not result.ok:  # a head of a broken log would vouch for what it cannot
+        raise CheckFailed(f"{result.summary()}; no head printed")
+    if ctx.json:
+        print_json({"head": result.head, "count": result.n_events})
+    else:
+        print(f"{result.head} {result.n_events} events")
     return 0

@@ -8,6 +8,7 @@ no code path (ours or a stray script) can rewrite them quietly.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable
 
 V1 = """
@@ -257,4 +258,14 @@ def _v2(conn: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(conn: sqlite3.Connection) -> None:
+    """(issue 8) A registry id that names the audit key and checkpoint kept outside the file.
+
+    An id rather than the path: a moved file keeps its key. The key itself is made right
+    after migrating (``audit.seal``), which also checks and retires ``meta.audit_head`` and
+    records the switch to HMAC as an audit event.
+    """
+    conn.execute("INSERT INTO meta (key, value) VALUES ('registry_id', ?)", [uuid.uuid4().hex])
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]

@@ -3,6 +3,7 @@
 An endpoint stores only a *reference*: ``""`` (no key), ``"env:VAR"`` or
 ``"keyring"`` (service ``mlops-desk``, user = endpoint name). Every key this
 process loads is remembered so ``redact`` can scrub it from logs and error texts.
+The audit log's HMAC key (one per registry) is kept the same way: keyring or 0600 file.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 import threading
+from pathlib import Path
 
-from mlops_desk.core.errors import BadInput
+from mlops_desk.core.errors import BadInput, StoreError
 
 KEYRING_SERVICE = "mlops-desk"
 # Servers like Ollama or vLLM need no key, but the openai SDK insists on one.
@@ -130,3 +132,107 @@ def describe(ref: str) -> str:
     if ref.startswith("env:"):
         return f"${ref[4:]}"
     return "OS keyring"
+
+
+# -- the audit key ------------------------------------------------------------
+# One HMAC key per registry (named by the registry id in its meta table, so a moved file keeps
+# its key). It lives outside the database so that someone who can only write the file cannot
+# re-sign a rewritten log: in the OS keyring where one works, else in a 0600 file.
+
+AUDIT_KEYRING_SERVICE = "mlops-desk-audit"
+# "file" keeps audit keys in files even where a keyring works (tests, machines whose keyring
+# prompts); the default "auto" prefers the keyring.
+AUDIT_KEY_STORE_ENV = "MLOPS_DESK_AUDIT_KEY_STORE"
+_KEY_BYTES = 32
+
+
+def config_dir() -> Path:
+    """``MLOPS_DESK_CONFIG_DIR`` if set, else the platform's user-config dir."""
+    env = os.environ.get("MLOPS_DESK_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return platformdirs.user_config_path("mlops-desk", appauthor=False)
+
+
+def audit_dir() -> Path:
+    """Where audit key files and checkpoints live (created 0700 on first write)."""
+    return config_dir() / "audit"
+
+
+REGISTRY_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def audit_file(registry_id: str, suffix: str) -> Path:
+    # The id comes from the database, which an attacker may write: never let it name a path.
+    if not REGISTRY_ID.match(registry_id):
+        raise StoreError(f"the registry id {registry_id[:40]!r} is damaged")
+    return audit_dir() / f"{registry_id}{suffix}"
+
+
+def audit_key_file(registry_id: str) -> Path:
+    return audit_file(registry_id, ".key")
+
+
+def _audit_keyring_wanted() -> bool:
+    return os.environ.get(AUDIT_KEY_STORE_ENV, "auto").strip().lower() != "file"
+
+
+def load_audit_key(registry_id: str) -> bytes | None:
+    """The registry's audit key from the keyring or its key file, or None if neither has it."""
+    if _audit_keyring_wanted() and keyring_status()[0]:
+        try:
+            import keyring
+
+            value = keyring.get_password(AUDIT_KEYRING_SERVICE, registry_id)
+        except Exception:  # a keyring that fails to answer: the file may still have it
+            value = None
+        if value:
+            return bytes.fromhex(value)
+    try:
+        text = audit_key_file(registry_id).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return key if len(key) == _KEY_BYTES else None
+
+
+def create_audit_key(registry_id: str) -> bytes:
+    """Make and save a new key for a registry that has none; returns it."""
+    key = os.urandom(_KEY_BYTES)
+    if _audit_keyring_wanted() and keyring_status()[0]:
+        try:
+            import keyring
+
+            keyring.set_password(AUDIT_KEYRING_SERVICE, registry_id, key.hex())
+            return key
+        except Exception:  # a keyring that refuses: the key file is the documented fallback
+            pass
+    path = audit_key_file(registry_id)
+    try:
+        private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key.hex() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise StoreError(f"cannot save the audit key in {path}: {exc.strerror or exc}") from None
+    return key
+
+
+def audit_key_places(registry_id: str) -> str:
+    """Where the key is looked for, for messages (never the key)."""
+    where = str(audit_key_file(registry_id))
+    if _audit_keyring_wanted():
+        where = f"the OS keyring ({AUDIT_KEYRING_SERVICE}/{registry_id}) or {where}"
+    return where
+
+
+def private_dir(path: Path) -> None:
+    """Create a folder only its owner can enter (no-op where it exists)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,18 +143,34 @@ class Store:
                     yield db
                 return
             db.conn.execute("BEGIN IMMEDIATE")
+            self._local.after_commit = []
             try:
                 yield db
             except BaseException:
+                self._local.after_commit = None
                 if db.conn.in_transaction:
                     db.conn.execute("ROLLBACK")
                 raise
             try:
                 db.conn.execute("COMMIT")
             except BaseException:
+                self._local.after_commit = None
                 if db.conn.in_transaction:
                     db.conn.execute("ROLLBACK")
                 raise
+        callbacks, self._local.after_commit = self._local.after_commit, None
+        for callback in callbacks or ():
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the calling thread's current transaction has committed.
+
+        For what must only follow a change that really happened (the audit checkpoint);
+        a rollback drops it. Outside a transaction opened by ``transaction()`` it is dropped.
+        """
+        pending = getattr(self._local, "after_commit", None)
+        if pending is not None:
+            pending.append(callback)
 
     def close(self) -> None:
         """Close every connection this store opened (call from the owning app at exit)."""
@@ -198,6 +214,9 @@ class Store:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal" and str(self.path) != ":memory:":
             raise StoreError(f"database {self.path}: cannot switch to WAL mode ({mode})")
+        from mlops_desk.core import audit  # audit builds on this module
+
+        audit.seal(self)  # a new or migrated registry gets its audit key now, not later
 
     def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
         for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
