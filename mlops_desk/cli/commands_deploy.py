@@ -120,6 +120,12 @@ def _print_checks(report: gates.GateReport) -> None:
     if report.policy is None:
         print(f"no gate policy for {report.environment}")
         return
+    if report.used:
+        print(f"gate run: {report.used}")
+    for skipped in report.skipped:
+        print(f"  SKIP  run {skipped.run_id} of {skipped.version}: {skipped.reason}")
+    if report.n_skipped > len(report.skipped):
+        print(f"  SKIP  {report.n_skipped - len(report.skipped)} older run(s) not listed")
     for check in report.checks:
         print(f"  {'PASS' if check.passed else 'FAIL'}  {check.message}")
 

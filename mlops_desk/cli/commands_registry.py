@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +96,22 @@ def _key_option(args) -> tuple[str | None, str | None]:
     return None, None
 
 
+@contextmanager
+def _credentials_hint() -> Iterator[None]:
+    """Core says where an API key belongs; the CLI names the options that put it there."""
+    try:
+        yield
+    except registry.CredentialsInUrl as exc:
+        raise BadInput(f"{exc} (--api-key-env VAR or --api-key-stdin)") from None
+
+
 def endpoint_add(ctx: Context) -> int:
     a = ctx.args
     registry.check_name(a.name, "endpoint")
     prices = dict(registry.parse_price(p) for p in a.price)
     key_ref, key = _key_option(a)
     store = ctx.store
-    with store.transaction():
+    with _credentials_hint(), store.transaction():
         endpoint = registry.add_endpoint(
             store, a.name, kind=a.kind, base_url=a.base_url, target=a.target,
             api_key_ref=key_ref or "", timeout_s=a.timeout, max_concurrency=a.max_concurrency,
@@ -111,7 +122,7 @@ def endpoint_add(ctx: Context) -> int:
     if ctx.json:
         print_json(endpoint.public_dict())
     else:
-        where = endpoint.base_url or endpoint.target
+        where = endpoint.display_url or endpoint.target
         print(f"endpoint {endpoint.name} added ({endpoint.kind}, {where}, "
               f"key: {secrets.describe(endpoint.api_key_ref)})")
     return 0
@@ -132,7 +143,7 @@ def endpoint_edit(ctx: Context) -> int:
         changes["api_key_ref"] = key_ref
     if not changes:
         raise BadInput("nothing to change: give at least one option (see 'endpoint edit --help')")
-    with ctx.store.transaction():
+    with _credentials_hint(), ctx.store.transaction():
         endpoint = registry.update_endpoint(ctx.store, a.name, **changes)
         if key:
             secrets.store_in_keyring(a.name, key)
@@ -149,7 +160,7 @@ def endpoint_list(ctx: Context) -> int:
         print_json([e.public_dict() for e in endpoints])
         return 0
     print_table(
-        [(e.name, e.kind, e.base_url or e.target, secrets.describe(e.api_key_ref), e.timeout_s,
+        [(e.name, e.kind, e.display_url or e.target, secrets.describe(e.api_key_ref), e.timeout_s,
           e.max_concurrency, ", ".join(f"{m}={p[0]:g}/{p[1]:g}" for m, p in e.prices.items()))
          for e in endpoints],
         ["NAME", "KIND", "URL/TARGET", "KEY", "TIMEOUT", "CONC", "PRICES $/1M"],

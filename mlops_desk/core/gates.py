@@ -2,8 +2,10 @@
 
 A policy belongs to one model and environment. It names a gate dataset, rules such as
 ``accuracy>=0.90`` or ``latency_p95_ms<=2000``, and optionally the non-inferiority check.
-``evaluate`` reads the candidate's latest completed run on the gate dataset; every check
-explains itself with the metric, its value, the threshold and the run it came from.
+``evaluate`` reads the candidate's newest run that is complete evidence on the gate dataset
+(``gate_run``: completed, every row asked for and stored); newer runs that are not are listed
+as skipped, with the reason. Every check explains itself with the metric, its value, the
+threshold and the run it came from.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlops_desk.core import audit
-from mlops_desk.core.datasets import get_dataset, get_dataset_by_id
+from mlops_desk.core.datasets import Dataset, get_dataset, get_dataset_by_id
 from mlops_desk.core.errors import BadInput, CheckFailed
 from mlops_desk.core.metrics import compare_runs
 from mlops_desk.core.registry import Version, get_model
@@ -150,12 +152,28 @@ class Check:
 
 
 @dataclass(frozen=True)
+class SkippedRun:
+    """A run the gate did not count, and why (it is not evidence about the whole dataset)."""
+
+    run_id: int
+    version: str  # MODEL:N, since the non-inferiority baseline has runs of its own
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"run {self.run_id} of {self.version} skipped: {self.reason}"
+
+
+@dataclass(frozen=True)
 class GateReport:
     candidate: str
     environment: str
     policy: dict[str, Any] | None
     run_id: int | None
     checks: list[Check] = field(default_factory=list)
+    used: str | None = None  # which run the rules read, and why it counts
+    skipped: list[SkippedRun] = field(default_factory=list)  # the newest MAX_SKIPPED_LISTED
+    n_skipped: int = 0  # all of them, listed or not
 
     @property
     def passed(self) -> bool:
@@ -171,12 +189,20 @@ class GateReport:
             return f"{self.environment} has no gate policy"
         if self.passed:
             return f"gate for {self.environment} passed (run {self.run_id})"
-        return "; ".join(check.message for check in self.failures)
+        text = "; ".join(check.message for check in self.failures)
+        return f"{text}; {self.skipped_summary()}" if self.skipped else text
+
+    def skipped_summary(self, most: int = 3) -> str:
+        """``skipped run 15 of m:1 (covers 10 of 40 rows), ...``: why newer runs did not count."""
+        parts = [f"run {s.run_id} of {s.version} ({s.reason})" for s in self.skipped[:most]]
+        more = self.n_skipped - len(parts)
+        return "skipped " + ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {"candidate": self.candidate, "environment": self.environment,
-                "policy": self.policy, "run_id": self.run_id, "passed": self.passed,
-                "checks": [asdict(check) for check in self.checks]}
+                "policy": self.policy, "run_id": self.run_id, "used": self.used,
+                "passed": self.passed, "checks": [asdict(check) for check in self.checks],
+                "skipped": [asdict(s) for s in self.skipped], "n_skipped": self.n_skipped}
 
 
 class GateRefused(CheckFailed):
@@ -190,6 +216,9 @@ class GateRefused(CheckFailed):
         self.report = report
 
 
+MAX_SKIPPED_LISTED = 10  # a CI job making a small run per commit must not bloat the report
+
+
 def evaluate(store: Store, candidate: Version, environment: str,
              deployed: Version | None) -> GateReport:
     """Check ``candidate`` against the environment's policy; ``deployed`` is what it replaces."""
@@ -197,27 +226,82 @@ def evaluate(store: Store, candidate: Version, environment: str,
     if policy is None:
         return GateReport(candidate.ref, environment, None, None)
     dataset = get_dataset(store, policy.dataset)
-    run = latest_completed_run(store, candidate.id, dataset.id)
-    if run is None:
+    found = gate_run(store, candidate, dataset)
+    skipped = list(found.skipped)
+    if found.run_id is None:
         check = Check("run", False,
                       f"{candidate.ref} has no completed run on gate dataset {dataset.name} "
-                      f"(run 'mlops-desk run {candidate.ref} --dataset {dataset.name}' first)")
-        return GateReport(candidate.ref, environment, policy.to_dict(), None, [check])
-    run_id, metrics = run
-    checks = [_rule_check(rule, metrics, run_id) for rule in policy.rules]
+                      f"that stores all of its {dataset.n_rows:,} rows (run 'mlops-desk run "
+                      f"{candidate.ref} --dataset {dataset.name}' without a row limit first)")
+        return _report(candidate, environment, policy, None, [check], None, skipped)
+    checks = [_rule_check(rule, found.metrics, found.run_id) for rule in policy.rules]
     if policy.non_inferior:
-        checks.append(_non_inferiority(store, candidate, deployed, dataset.id, dataset.name,
-                                       run_id, metrics, policy.alpha))
-    return GateReport(candidate.ref, environment, policy.to_dict(), run_id, checks)
+        baseline = (gate_run(store, deployed, dataset)
+                    if deployed is not None and deployed.id != candidate.id else None)
+        if baseline is not None:
+            skipped += baseline.skipped
+        checks.append(_non_inferiority(store, candidate, deployed, baseline, dataset,
+                                       found.run_id, found.metrics, policy.alpha))
+    used = (f"run {found.run_id} of {candidate.ref}: completed, all {dataset.n_rows:,} rows "
+            f"of {dataset.name} stored")
+    return _report(candidate, environment, policy, found.run_id, checks, used, skipped)
 
 
-def latest_completed_run(store: Store, version_id: int,
-                         dataset_id: int) -> tuple[int, dict[str, Any]] | None:
-    row = store.db.execute(
-        "SELECT id, metrics FROM runs WHERE version_id = ? AND dataset_id = ? "
-        "AND status = 'completed' ORDER BY finished_at DESC, id DESC LIMIT 1",
-        [version_id, dataset_id]).fetchone()
-    return (row[0], json.loads(row[1] or "{}")) if row else None
+def _report(candidate: Version, environment: str, policy: Policy, run_id: int | None,
+            checks: list[Check], used: str | None, skipped: list[SkippedRun]) -> GateReport:
+    return GateReport(candidate.ref, environment, policy.to_dict(), run_id, checks, used,
+                      skipped[:MAX_SKIPPED_LISTED], len(skipped))
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """The run a gate reads for one version (``run_id`` None: none counts), and the newer
+    runs it passed over."""
+
+    run_id: int | None
+    metrics: dict[str, Any]
+    skipped: list[SkippedRun]
+
+
+def gate_run(store: Store, version: Version, dataset: Dataset) -> GateRun:
+    """The newest run of ``version`` that is complete evidence on ``dataset``.
+
+    A run counts only when it is ``completed``, was asked for every row of the dataset (not a
+    row-limited subset), has a stored result for every row, and its metrics were computed over
+    all of them. Runs are taken newest first (by when they finished, or were created if they
+    have not); each newer run that does not count is returned with the reason.
+    """
+    rows = store.db.execute(
+        "SELECT id, status, n_total, metrics FROM runs WHERE version_id = ? AND dataset_id = ? "
+        "ORDER BY coalesce(finished_at, created_at) DESC, id DESC",
+        [version.id, dataset.id]).fetchall()
+    skipped: list[SkippedRun] = []
+    for run_id, status, n_total, metrics_json in rows:
+        metrics = json.loads(metrics_json or "{}")
+        reason = _not_evidence(store, run_id, status, n_total, metrics, dataset.n_rows)
+        if reason is None:
+            return GateRun(run_id, metrics, skipped)
+        skipped.append(SkippedRun(run_id, version.ref, reason))
+    return GateRun(None, {}, skipped)
+
+
+def _not_evidence(store: Store, run_id: int, status: str, n_total: int,
+                  metrics: dict[str, Any], n_rows: int) -> str | None:
+    """Why a run cannot stand for the whole gate dataset, or None when it can."""
+    if status != "completed":
+        return status
+    if n_total < n_rows:
+        return f"covers {n_total:,} of {n_rows:,} rows"
+    stored = store.db.execute(
+        "SELECT count(*) FROM run_results WHERE run_id = ? AND row_idx >= 0 AND row_idx < ?",
+        [run_id, n_rows]).fetchone()[0]
+    if stored < n_rows:
+        return f"stores {stored:,} of {n_rows:,} rows"
+    counted = metrics.get("n_rows")
+    if counted != n_rows:  # metrics of a partial run that was later filled in, or none at all
+        return ("has no metrics" if counted is None
+                else f"its metrics count {counted:,} of {n_rows:,} rows")
+    return None
 
 
 def _rule_check(rule: Rule, metrics: dict[str, Any], run_id: int) -> Check:
@@ -234,19 +318,21 @@ def _rule_check(rule: Rule, metrics: dict[str, Any], run_id: int) -> Check:
 
 
 def _non_inferiority(store: Store, candidate: Version, deployed: Version | None,
-                     dataset_id: int, dataset_name: str, run_id: int,
+                     baseline: GateRun | None, dataset: Dataset, run_id: int,
                      metrics: dict[str, Any], alpha: float) -> Check:
-    """Exact McNemar on the rows both runs scored: refuse when significantly worse."""
-    if deployed is None or deployed.id == candidate.id:
+    """Exact McNemar on the rows both runs scored: refuse when significantly worse.
+
+    The baseline run is chosen by the same rule as the candidate's (``gate_run``)."""
+    if deployed is None or baseline is None:
         return Check("non_inferior", True, "nothing else deployed to compare with",
                      run_id=run_id)
-    baseline = latest_completed_run(store, deployed.id, dataset_id)
-    if baseline is None:
+    if baseline.run_id is None:
         return Check("non_inferior", False,
-                     f"deployed {deployed.ref} has no completed run on {dataset_name} to compare "
-                     f"with (run 'mlops-desk run {deployed.ref} --dataset {dataset_name}')",
+                     f"deployed {deployed.ref} has no completed run on {dataset.name} that "
+                     f"stores all of its {dataset.n_rows:,} rows to compare with (run "
+                     f"'mlops-desk run {deployed.ref} --dataset {dataset.name}')",
                      run_id=run_id)
-    base_id, base_metrics = baseline
+    base_id, base_metrics = baseline.run_id, baseline.metrics
     result = compare_runs(_scored_rows(store, base_id), _scored_rows(store, run_id),
                           base_metrics, metrics)
     worse, better, p = result["b"], result["c"], result["mcnemar_p"]
@@ -254,7 +340,7 @@ def _non_inferiority(store: Store, candidate: Version, deployed: Version | None,
     verdict = "significantly worse than" if significantly_worse else "not significantly worse than"
     return Check(
         "non_inferior", not significantly_worse,
-        f"{candidate.ref} is {verdict} deployed {deployed.ref} on {dataset_name}: "
+        f"{candidate.ref} is {verdict} deployed {deployed.ref} on {dataset.name}: "
         f"{worse} row(s) right->wrong, {better} wrong->right, McNemar p = {p:.3g} "
         f"(alpha {alpha:g}; run {run_id} vs run {base_id})",
         "mcnemar_p", p, alpha, run_id,

@@ -10,13 +10,14 @@ import re
 import string
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from mlops_desk.core import audit
 from mlops_desk.core.canonical import normalise, sha256_of
 from mlops_desk.core.errors import BadInput, Conflict, NotFound
 from mlops_desk.core.parsing import validate_parser_spec
 from mlops_desk.core.schema import DEFAULT_ENVIRONMENTS
+from mlops_desk.core.secrets import describe, has_url_credentials, redact_url
 from mlops_desk.core.store import Store, utcnow
 
 MODEL_KINDS = ("classification", "extraction", "generation")
@@ -57,10 +58,15 @@ class Endpoint:
         price = self.prices.get(model_id) or self.prices.get("*")
         return (float(price[0]), float(price[1])) if price else None
 
-    def public_dict(self) -> dict[str, Any]:
-        from mlops_desk.core.secrets import describe
+    @property
+    def display_url(self) -> str | None:
+        """The base URL to show: a password stored before URLs with one were refused is
+        masked (``http://user:***@host/v1``)."""
+        return redact_url(self.base_url) if self.base_url else self.base_url
 
+    def public_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["base_url"] = self.display_url
         data["api_key"] = describe(self.api_key_ref)
         del data["api_key_ref"]
         return data
@@ -93,14 +99,34 @@ def parse_price(spec: str) -> tuple[str, list[float]]:
     return model_id, prices
 
 
+class CredentialsInUrl(BadInput):
+    """A base URL with a user name or password in it: they would be stored and shown."""
+
+
+def check_base_url(url: str | None) -> str:
+    """An ``http(s)://host[:port]/path`` URL without credentials, or BadInput saying why."""
+    shown = repr(redact_url(url or ""))
+    if has_url_credentials(url or ""):  # any '@' before the query: no base URL needs one
+        raise CredentialsInUrl(
+            f"the base URL {shown} contains a user name or password, which would be stored "
+            "and shown in clear; give the URL without them and keep the API key in the OS "
+            "keyring or an environment variable")
+    try:
+        parsed = urlsplit(url or "")
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not 0..65535
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise BadInput(f"bad base URL {shown}: expected http(s)://host[:port]/path")
+    return url
+
+
 def _check_endpoint_fields(kind: str, base_url: str | None, target: str | None,
                            timeout_s: float, max_concurrency: int) -> None:
     if kind not in ENDPOINT_KINDS:
         raise BadInput(f"unknown endpoint kind {kind!r}: use one of {', '.join(ENDPOINT_KINDS)}")
     if kind == "openai":
-        parsed = urlparse(base_url or "")
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise BadInput(f"bad --base-url {base_url!r}: expected http(s)://host[:port]/path")
+        check_base_url(base_url)
     elif not _TARGET.match(target or ""):
         raise BadInput(f"bad python target {target!r}: expected module:function")
     if not 0 < timeout_s <= 3600:

@@ -21,6 +21,8 @@ NO_KEY_PLACEHOLDER = "not-needed"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Provider-style keys (sk-..., sk-proj-...) are scrubbed even when we never loaded them.
 _KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}")
+# The userinfo of a URL (``scheme://user:password@``): up to the last '@' of the authority.
+_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)([^\s/?#]*)@")
 
 _known: set[str] = set()
 _known_lock = threading.Lock()
@@ -33,14 +35,47 @@ def remember(secret: str) -> None:
 
 
 def redact(text: str) -> str:
-    """Replace every secret this process knows (and anything key-shaped) with ***."""
+    """Replace every secret this process knows, anything key-shaped and the password of any
+    ``scheme://user:password@host`` URL with ***."""
     if not text:
         return text
     with _known_lock:
         known = sorted(_known, key=len, reverse=True)
     for secret in known:
         text = text.replace(secret, "***")
-    return _KEY_PATTERN.sub("sk-***", text)
+    text = _KEY_PATTERN.sub("sk-***", text)
+    return _URL_USERINFO.sub(_mask_userinfo, text) if "://" in text else text
+
+
+def redact_url(url: str) -> str:
+    """One whole URL with its user name and password masked: ``http://user:pw@host/v1`` ->
+    ``http://user:***@host/v1``; a lone ``token@`` -> ``***@`` (a user name alone is often the
+    key itself). Everything up to the last '@' before the query counts, so a password holding
+    '/' or '@' is masked too."""
+    at = _userinfo_end(url)
+    if at < 0:
+        return url
+    scheme, _sep, rest = url.partition("://")
+    user, colon, _password = rest[:at].partition(":")
+    masked = f"{user}:***" if colon and user and "/" not in user else "***"
+    return f"{scheme}://{masked}@{rest[at + 1:]}"
+
+
+def has_url_credentials(url: str) -> bool:
+    """Whether the URL carries a user name or password (what ``redact_url`` masks)."""
+    return _userinfo_end(url) >= 0
+
+
+def _userinfo_end(url: str) -> int:
+    """Index (after ``://``) of the last '@' before the query or fragment, or -1."""
+    _scheme, sep, rest = (url or "").partition("://")
+    end = min([i for i in (rest.find("?"), rest.find("#")) if i >= 0] or [len(rest)])
+    return rest.rfind("@", 0, end) if sep else -1
+
+
+def _mask_userinfo(match: re.Match) -> str:
+    user, colon, _password = match.group(2).partition(":")
+    return f"{match.group(1)}{user}:***@" if colon and user else f"{match.group(1)}***@"
 
 
 def env_ref(var: str) -> str:

@@ -121,3 +121,44 @@ def test_edit_switches_the_key_source(cli: Cli, memory_keyring: MemoryKeyring) -
     assert memory_keyring.passwords[("mlops-desk", "e")] == "sk-new-key-99999"
     nothing = cli("endpoint", "edit", "e")
     assert nothing.code == 2 and len(nothing.err_lines) == 1
+
+
+def test_a_base_url_with_a_password_is_refused_with_advice(cli: Cli, db_path: Path,
+                                                           log_dir: Path) -> None:
+    url = "http://alice:hunter2pw@127.0.0.1:9/v1"
+    added = cli("endpoint", "add", "creds", "--base-url", url)
+    assert added.code == 2 and len(added.err_lines) == 1
+    line = added.err_lines[0]
+    assert line.startswith("mlops-desk: error: the base URL 'http://alice:***@127.0.0.1:9/v1' "
+                           "contains a user name or password")
+    assert line.endswith("(--api-key-env VAR or --api-key-stdin)")
+    assert cli.ok("endpoint", "list", "--json").out.strip() == "[]"
+    cli.ok("endpoint", "add", "clean", "--base-url", "http://127.0.0.1:9/v1")
+    edited = cli("endpoint", "edit", "clean", "--base-url", "https://tok3n@h/v1")
+    assert edited.code == 2 and len(edited.err_lines) == 1
+    assert "'https://***@h/v1'" in edited.err and "--api-key-env" in edited.err
+    shown = cli.ok("endpoint", "list").out + cli.ok("endpoint", "list", "--json").out
+    assert "http://127.0.0.1:9/v1" in shown and "tok3n" not in shown
+    everything = [added.err, edited.err, *(p.read_text() for p in log_dir.glob("*.log*")),
+                  *(p.read_bytes().decode("utf-8", "replace") for p in db_path.parent.glob(
+                      f"{db_path.name}*"))]
+    assert not any("hunter2pw" in text or "tok3n" in text for text in everything)
+
+
+def test_a_url_stored_with_a_password_before_is_never_printed_with_it(
+        cli: Cli, db_path: Path) -> None:
+    cli.ok("endpoint", "add", "old", "--base-url", f"http://127.0.0.1:{closed_port()}/v1",
+           "--timeout", "2")
+    with sqlite3.connect(db_path) as db:  # what an older MLOps Desk let through
+        db.execute("UPDATE endpoints SET base_url = replace(base_url, 'http://', "
+                   "'http://alice:hunter2pw@')")
+    listed = cli.ok("endpoint", "list")
+    assert "http://alice:***@127.0.0.1:" in listed.out
+    as_json = json.loads(cli.ok("endpoint", "list", "--json").out)
+    assert as_json[0]["base_url"].startswith("http://alice:***@127.0.0.1:")
+    tested = cli("endpoint", "test", "old")  # the error quotes the URL it could not reach
+    assert tested.code == 1 and "cannot connect to http://alice:***@127.0.0.1:" in tested.err
+    edit = cli("endpoint", "edit", "old", "--timeout", "5")  # fix the URL first
+    assert edit.code == 2 and "contains a user name or password" in edit.err
+    for result in (listed, tested, edit):
+        assert "hunter2pw" not in result.out + result.err

@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 from mlops_desk.core import audit
+from mlops_desk.core.store import Store
 from tests.conftest import Cli
-from tests.deploy.world import World
+from tests.deploy.world import World, build_world
+from tests.support.fake_openai import FakeOpenAIServer
+from tests.support.fixtures import fake_openai_fixture  # noqa: F401
 
 
 def test_gate_blocks_with_exit_1_and_one_explaining_line(cli: Cli, world: World) -> None:
@@ -101,3 +104,35 @@ def test_monitor_json_has_the_figures(cli: Cli, world: World) -> None:
     assert data["requests"] == 0 and data["drift"]["status"] == "nothing deployed"
     text = cli.ok("monitor", "triage").out
     assert "0 request(s)" in text and "drift (production): nothing deployed" in text
+
+
+def test_a_row_limited_run_does_not_pass_the_gate_and_the_report_says_why(
+        cli: Cli, store: Store, tmp_path: Path, fake_openai: FakeOpenAIServer) -> None:
+    build_world(store, tmp_path, fake_openai.base_url)
+    # The gate rows read "ticket N ANSWER: label": answer every one right.
+    fake_openai.responder = lambda request: request["messages"][-1]["content"].split()[-1]
+    cli.ok("gate", "set", "triage", "--env", "production", "--dataset", "gate-set",
+           "--rule", "accuracy>=0.95")
+    cli.ok("run", "triage:1", "--dataset", "gate-set", "--limit", "10")
+    limited = json.loads(cli.ok("runs", "--json").out)[0]
+    assert (limited["n_total"], limited["metrics"]["accuracy"]) == (10, 1.0)
+    refused = cli("gate", "check", "triage:1", "--env", "production")
+    assert refused.code == 1 and len(refused.err_lines) == 1
+    assert "no completed run on gate dataset gate-set that stores all of its 40 rows" in \
+        refused.err
+    assert f"skipped run {limited['id']} of triage:1 (covers 10 of 40 rows)" in refused.err
+    assert f"SKIP  run {limited['id']} of triage:1: covers 10 of 40 rows" in refused.out
+
+    cli.ok("run", "triage:1", "--dataset", "gate-set")
+    full = json.loads(cli.ok("runs", "--json").out)[0]["id"]
+    cli.ok("run", "triage:1", "--dataset", "gate-set", "--limit", "5")
+    newest = json.loads(cli.ok("runs", "--json").out)[0]["id"]
+    passed = cli.ok("gate", "check", "triage:1", "--env", "production")
+    assert f"gate run: run {full} of triage:1: completed, all 40 rows of gate-set stored" in \
+        passed.out
+    assert f"SKIP  run {newest} of triage:1: covers 5 of 40 rows" in passed.out
+    report = json.loads(cli.ok("gate", "check", "triage:1", "--env", "production",
+                               "--json").out)
+    assert report["run_id"] == full and report["n_skipped"] == 1
+    assert report["skipped"] == [{"run_id": newest, "version": "triage:1",
+                                  "reason": "covers 5 of 40 rows"}]

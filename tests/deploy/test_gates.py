@@ -1,6 +1,8 @@
-"""Gate policies: rules, the candidate's latest run, forced deploys, non-inferiority."""
+"""Gate policies: rules, the candidate's latest complete run, forced deploys, non-inferiority."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -153,3 +155,95 @@ def test_non_inferiority_needs_a_baseline_run(world: World) -> None:
     world.run(2)
     with pytest.raises(gates.GateRefused, match="deployed triage:1 has no completed run"):
         deploy.deploy(world.store, "triage", 2, "production")
+
+
+# -- only complete evidence counts -------------------------------------------------
+
+
+def test_a_row_limited_run_does_not_satisfy_the_gate(world: World) -> None:
+    gate(world, "accuracy>=0.95")
+    limited = world.run(1, limit=10)  # accuracy 1.0, but on 10 of the 40 gate rows
+    with pytest.raises(gates.GateRefused) as refused:
+        deploy.deploy(world.store, "triage", 1, "production")
+    report = refused.value.report
+    assert report.run_id is None
+    assert report.skipped == [gates.SkippedRun(limited, "triage:1", "covers 10 of 40 rows")]
+    message = str(refused.value)
+    assert "no completed run on gate dataset gate-set that stores all of its 40 rows" in message
+    assert f"skipped run {limited} of triage:1 (covers 10 of 40 rows)" in message
+    assert deploy.get_environment(world.store, "triage", "production").version is None
+
+
+def test_the_gate_reads_the_newest_complete_run_and_names_those_it_skipped(
+        world: World) -> None:
+    gate(world, "accuracy>=0.95")
+    full = world.run(1, wrong=range(8))  # 0.8 on every row: the evidence
+    limited = world.run(1, limit=10)
+    failed = world.run(1, status="failed", stored=5)
+    interrupted = world.run(1, status="interrupted", stored=20)
+    lost_rows = world.run(1, stored=30)  # "completed" but 10 rows never stored
+    with pytest.raises(gates.GateRefused) as refused:
+        deploy.deploy(world.store, "triage", 1, "production")
+    report = refused.value.report
+    assert report.run_id == full
+    assert report.used == (f"run {full} of triage:1: completed, all 40 rows of gate-set stored")
+    assert [(s.run_id, s.reason) for s in report.skipped] == [
+        (lost_rows, "stores 30 of 40 rows"), (interrupted, "interrupted"), (failed, "failed"),
+        (limited, "covers 10 of 40 rows")]
+    assert [(c.metric, c.value, c.run_id) for c in report.failures] == [
+        ("accuracy", 0.8, full)]
+    assert report.explain() == (
+        f"accuracy = 0.8 in run {full} fails >= 0.95; skipped run {lost_rows} of triage:1 "
+        f"(stores 30 of 40 rows), run {interrupted} of triage:1 (interrupted), run {failed} "
+        "of triage:1 (failed) and 1 more")
+    assert report.to_dict()["skipped"][0] == {"run_id": lost_rows, "version": "triage:1",
+                                              "reason": "stores 30 of 40 rows"}
+
+
+def test_a_run_whose_metrics_miss_rows_is_skipped(world: World) -> None:
+    gate(world, "accuracy>=0.5")
+    run_id = world.run(1)
+    with world.store.transaction() as db:  # metrics computed before the last rows arrived
+        metrics = json.loads(db.execute("SELECT metrics FROM runs WHERE id = ?",
+                                        [run_id]).fetchone()[0])
+        db.execute("UPDATE runs SET metrics = ? WHERE id = ?",
+                   [json.dumps({**metrics, "n_rows": 39}), run_id])
+    report = gates.evaluate(world.store, world.version(1), "production", None)
+    assert report.skipped == [gates.SkippedRun(run_id, "triage:1",
+                                               "its metrics count 39 of 40 rows")]
+    assert not report.passed
+
+
+def test_non_inferiority_compares_with_the_baseline_complete_run(world: World) -> None:
+    gate(world, "accuracy>=0.5", non_inferior=True)
+    base = world.run(1, wrong=[0, 1, 2, 3])
+    deploy.deploy(world.store, "triage", 1, "production")
+    partial_base = world.run(1, limit=10)  # newer, but only 10 rows: not the baseline
+    worse = world.run(2, wrong=[2, 3, *range(10, 20)])  # b=10, c=2 against the full run
+    with pytest.raises(gates.GateRefused) as refused:
+        deploy.deploy(world.store, "triage", 2, "production")
+    report = refused.value.report
+    assert f"run {worse} vs run {base}" in report.failures[0].message
+    assert report.skipped == [gates.SkippedRun(partial_base, "triage:1",
+                                               "covers 10 of 40 rows")]
+
+
+def test_non_inferiority_refuses_a_baseline_with_only_incomplete_runs(world: World) -> None:
+    deploy.deploy(world.store, "triage", 1, "production")  # before any gate: no run
+    gate(world, non_inferior=True)
+    failed = world.run(1, status="failed")
+    world.run(2)
+    report = gates.evaluate(world.store, world.version(2), "production", world.version(1))
+    assert not report.passed
+    assert "deployed triage:1 has no completed run on gate-set that stores all of its 40 rows" \
+        in report.failures[0].message
+    assert report.skipped == [gates.SkippedRun(failed, "triage:1", "failed")]
+
+
+def test_only_the_newest_skipped_runs_are_listed(world: World) -> None:
+    gate(world, "accuracy>=0.5")
+    limited = [world.run(1, limit=5) for _ in range(gates.MAX_SKIPPED_LISTED + 2)]
+    report = gates.evaluate(world.store, world.version(1), "production", None)
+    assert report.n_skipped == len(limited)
+    assert [s.run_id for s in report.skipped] == limited[::-1][:gates.MAX_SKIPPED_LISTED]
+    assert report.explain().endswith(f"and {len(limited) - 3} more")

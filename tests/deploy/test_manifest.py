@@ -18,7 +18,10 @@ def test_manifest_has_the_deployed_config_and_no_key(world: World, tmp_path: Pat
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIAGE_KEY", KEY)
     registry.update_endpoint(world.store, "fake", api_key_ref=secrets.env_ref("TRIAGE_KEY"),
-                             base_url="https://user:hunter2@api.example.com/v1?api-key=abc")
+                             base_url="https://api.example.com/v1?api-key=abc")
+    with world.store.transaction() as db:  # a password in the URL, stored by an older version
+        db.execute("UPDATE endpoints SET base_url = "
+                   "'https://user:hunter2@api.example.com/v1?api-key=abc' WHERE name = 'fake'")
     secrets.resolve("fake", "env:TRIAGE_KEY")  # the key is loaded, as it would be when serving
     out = tmp_path / "manifests"
     result = deploy.deploy(world.store, "triage", 2, "production", reason="r",

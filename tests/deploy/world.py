@@ -27,14 +27,20 @@ class World:
         return registry.get_version(self.store, "triage", number)
 
     def run(self, number: int, wrong: Iterable[int] = (), *, latency_ms: float = 100.0,
-            status: str = "completed", dataset: Dataset | None = None) -> int:
-        """A run of triage:N on the gate dataset, right on every row but ``wrong``."""
+            status: str = "completed", dataset: Dataset | None = None,
+            limit: int | None = None, stored: int | None = None) -> int:
+        """A run of triage:N on the gate dataset, right on every row but ``wrong``.
+
+        ``limit``: the run covers only the first rows (like ``run --limit``); ``stored``: it
+        covers every row but only the first ``stored`` results were written.
+        """
         wrong = set(wrong)
         results = [{"expected": exp, "prediction": _other(exp) if i in wrong else exp,
                     "latency_ms": latency_ms, "cost": 0.001}
                    for i, exp in enumerate(self.expected)]
-        return make_test_run(self.store, self.version(number), dataset or self.dataset, results,
-                             status=status)
+        n_total = len(results[:limit])
+        return make_test_run(self.store, self.version(number), dataset or self.dataset,
+                             results[:limit][:stored], status=status, n_total=n_total)
 
 
 def _other(label: str) -> str:

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from mlops_desk.core import audit, deploy, gates
 from mlops_desk.core.store import Store
 from mlops_desk.ui.dialogs.deploy_dialog import DeployDialog
+from mlops_desk.ui.format import DASH
 from mlops_desk.ui.main_window import MainWindow
 from mlops_desk.ui.pages.deployments import DeploymentsPage
 from tests.deploy.world import World, build_world
@@ -120,6 +121,26 @@ def test_no_run_on_the_gate_dataset_blocks_the_deploy(window: MainWindow, world:
     dialog.submit()
     finish(dialog, qtbot)
     assert deploy.get_environment(world.store, "triage", "staging").version == 3
+
+
+def test_the_dialog_lists_the_runs_the_gate_skipped(window: MainWindow, world: World,
+                                                     qtbot, qtmodeltester) -> None:
+    full = world.run(1)
+    limited = world.run(1, limit=10)
+    failed = world.run(1, status="failed", stored=3)
+    page = open_page(window, qtbot)
+    dialog = open_dialog(page, qtbot, 1, "production")
+    assert dialog.gate_status.kind == "ok" and f"passes on run {full}" in dialog.gate_status.text
+    assert "2 newer run(s) skipped" in dialog.gate_status.text
+    qtmodeltester.check(dialog.checks)
+    rows = [[dialog.checks.index(r, c).data() for c in range(6)]
+            for r in range(dialog.checks.rowCount())]
+    assert [row[0] for row in rows] == ["pass", "pass", "skipped", "skipped"]
+    assert rows[2:] == [
+        ["skipped", "run of triage:1", DASH, DASH, str(failed), "not counted: failed"],
+        ["skipped", "run of triage:1", DASH, DASH, str(limited),
+         "not counted: covers 10 of 40 rows"]]
+    assert dialog.ok_button.isEnabled()
 
 
 def test_roll_back_shows_from_and_to(window: MainWindow, world: World, qtbot) -> None:

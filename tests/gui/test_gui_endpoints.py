@@ -135,6 +135,32 @@ def test_edit_an_endpoint(page: EndpointsPage, store: Store, qtbot) -> None:
     qtbot.waitUntil(lambda: "8000" in page.details.toPlainText())
 
 
+def test_a_url_with_a_password_is_refused_and_an_old_one_shown_masked(
+        page: EndpointsPage, store: Store, qtbot) -> None:
+    dialog = page.open_add_dialog()
+    dialog.name.setText("creds")
+    dialog.base_url.setText("http://alice:hunter2pw@127.0.0.1:9/v1")
+    assert dialog.status.kind == "error" and not dialog.save_button.isEnabled()
+    assert "contains a user name or password" in dialog.status.text
+    assert "keyring or an environment variable" in dialog.status.text
+    assert "hunter2pw" not in dialog.status.text
+    dialog.reject()
+
+    registry.add_endpoint(store, "old", base_url="http://127.0.0.1:9/v1")
+    with store.transaction() as db:  # what an older MLOps Desk let through
+        db.execute("UPDATE endpoints SET base_url = 'http://alice:hunter2pw@127.0.0.1:9/v1'")
+    page.refresh()
+    qtbot.waitUntil(lambda: page.current is not None and page.current.name == "old")
+    assert "http://alice:***@127.0.0.1:9/v1" in page.details.toPlainText()
+    assert "hunter2pw" not in page.details.toPlainText()
+    edit = page.open_edit_dialog()
+    assert edit.base_url.text() == "http://alice:***@127.0.0.1:9/v1"
+    assert not edit.save_button.isEnabled()  # saving asks for the URL without the password
+    edit.base_url.setText("http://127.0.0.1:9/v1")
+    save(edit, qtbot)
+    assert registry.get_endpoint(store, "old").base_url == "http://127.0.0.1:9/v1"
+
+
 def test_a_python_endpoint_needs_a_target(page: EndpointsPage, store: Store, qtbot) -> None:
     dialog = page.open_add_dialog()
     dialog.kind.setCurrentText("python")

@@ -33,8 +33,11 @@ def make_test_dataset(store: Store, directory: Path, name: str, rows: list[dict[
 
 def make_test_run(store: Store, version: Version, dataset: Dataset,
                   results: list[dict[str, Any]], *, status: str = "completed",
-                  wall_s: float = 10.0) -> int:
+                  wall_s: float = 10.0, n_total: int | None = None) -> int:
     """Insert a run of ``version`` on ``dataset``; ``results[i]`` describes row ``i``.
+
+    ``n_total`` (default: one row per result) is how many rows the run was asked for: more
+    than ``len(results)`` makes a run that lost rows.
 
     Each result may give ``prediction``, ``expected``, ``correct`` (default: prediction equals
     expected), ``latency_ms`` (default 100), ``cost``, ``prompt_tokens``,
@@ -48,7 +51,8 @@ def make_test_run(store: Store, version: Version, dataset: Dataset,
         run_id = db["runs"].insert({
             "model_id": get_model(store, version.model).id, "version_id": version.id,
             "dataset_id": dataset.id, "status": status, "settings": "{}",
-            "n_total": len(rows), "metrics": json.dumps(metrics), "created_at": now,
+            "n_total": len(rows) if n_total is None else n_total,
+            "metrics": json.dumps(metrics), "created_at": now,
             "started_at": now, "finished_at": now, "elapsed_s": wall_s,
             "created_by": audit.os_user(),
         }).last_pk

@@ -1,9 +1,10 @@
 """Deploy to…: pick a version, an environment and a reason; the gate is checked first.
 
 Choosing a version or an environment evaluates the environment's gate in a task and shows
-every check (metric, value, threshold, run). Deploy is enabled when the gate passes (or
-there is none); when it refuses, "Force with reason" deploys anyway, only with a reason,
-and the move is recorded as forced.
+every check (metric, value, threshold, run), and the newer runs it skipped because they are
+not complete evidence (a row-limited, failed or interrupted run). Deploy is enabled when
+the gate passes (or there is none); when it refuses, "Force with reason" deploys anyway,
+only with a reason, and the move is recorded as forced.
 """
 
 from __future__ import annotations
@@ -178,15 +179,17 @@ class DeployDialog(DeployTaskDialog):
         self.show_report(gate.report)
 
     def show_report(self, report: GateReport) -> None:
-        self.checks.set_rows(report.checks)
-        self.checks_view.setVisible(bool(report.checks))
+        self.checks.set_report(report)
+        self.checks_view.setVisible(bool(report.checks or report.skipped))
         self.checks_view.resizeRowsToContents()
         if report.policy is None:
             self.gate_status.set("warning", f"{report.environment} has no gate: this deploy "
                                             "is not checked against any test run.")
         elif report.passed:
+            skipped = (f" {report.n_skipped} newer run(s) skipped: not complete evidence "
+                       "(listed below)." if report.skipped else "")
             self.gate_status.set("ok", f"The gate of {report.environment} passes on run "
-                                       f"{report.run_id}: every check holds.")
+                                       f"{report.run_id}: every check holds.{skipped}")
         else:
             self.gate_status.set("error", f"Refused by the gate of {report.environment}: "
                                           f"{report.explain()}")

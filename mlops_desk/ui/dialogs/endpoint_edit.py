@@ -93,7 +93,9 @@ class EndpointDialog(QDialog):
         self.kind.addItems(registry.ENDPOINT_KINDS)
         self.kind.setCurrentText(endpoint.kind if editing else "openai")
         self.kind.setEnabled(not editing)  # versions rely on the kind: make a new endpoint
-        self.base_url = QLineEdit((endpoint.base_url or "") if editing else "")
+        # A password stored before such URLs were refused is shown masked, so saving asks
+        # for the URL without it.
+        self.base_url = QLineEdit((endpoint.display_url or "") if editing else "")
         self.base_url.setPlaceholderText("https://api.openai.com/v1 or http://127.0.0.1:11434/v1")
         self.target = QLineEdit((endpoint.target or "") if editing else "")
         self.target.setPlaceholderText("package.module:function")
@@ -278,7 +280,7 @@ class EndpointDialog(QDialog):
             url = self.base_url.text().strip()
             if not url.startswith(("http://", "https://")):
                 raise BadInput("the base URL must start with http:// or https://")
-            fields["base_url"] = url
+            fields["base_url"] = registry.check_base_url(url)
         else:
             fields["target"] = self.target.text().strip()
             if ":" not in fields["target"]:

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
 from mlops_desk.core.deploy import Environment
-from mlops_desk.core.gates import Check, Policy
+from mlops_desk.core.gates import Check, GateReport, Policy, SkippedRun
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui import theme
 from mlops_desk.ui.models.base import RIGHT, Index, RowsTableModel
@@ -76,25 +76,33 @@ EXPLANATION = CHECK_COLUMNS.index("Explanation")
 
 
 class GateChecksModel(RowsTableModel):
-    """One row per check: which metric, its value, the threshold and the run it came from."""
+    """One row per check: which metric, its value, the threshold and the run it came from;
+    then one row per run the gate skipped (newer runs that are not complete evidence)."""
 
     def __init__(self, parent=None):
         super().__init__(CHECK_COLUMNS, parent)
 
-    def check(self, row: int) -> Check:
+    def set_report(self, report: GateReport) -> None:
+        self.set_rows([*report.checks, *report.skipped])
+
+    def check(self, row: int) -> Check | SkippedRun:
         return self._rows[row]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not self.valid(index):
             return None
-        check: Check = self._rows[index.row()]
+        row: Check | SkippedRun = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(check, column)
+            if isinstance(row, SkippedRun):
+                return self._display_skipped(row, column)
+            return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return check.message
+            return row.message
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
-            return theme.status_icon("ok" if check.passed else "error")
+            if isinstance(row, SkippedRun):
+                return theme.status_icon("info")
+            return theme.status_icon("ok" if row.passed else "error")
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (2, 3, 4):
             return RIGHT
         return None
@@ -113,3 +121,15 @@ class GateChecksModel(RowsTableModel):
         if column == 4:
             return fmt.DASH if check.run_id is None else str(check.run_id)
         return check.message
+
+    @staticmethod
+    def _display_skipped(skipped: SkippedRun, column: int) -> str:
+        if column == 0:
+            return "skipped"
+        if column == 1:
+            return f"run of {skipped.version}"
+        if column == 4:
+            return str(skipped.run_id)
+        if column == EXPLANATION:
+            return f"not counted: {skipped.reason}"
+        return fmt.DASH

@@ -37,7 +37,7 @@ def endpoint_html(e: Endpoint) -> str:
     def row(name: str, value: str) -> str:
         return f"<tr><td><b>{name}</b></td><td>{value}</td></tr>"
 
-    where = (row("Base URL", html.escape(e.base_url or "")) if e.kind == "openai"
+    where = (row("Base URL", html.escape(e.display_url or "")) if e.kind == "openai"
              else row("Python target", f"<code>{html.escape(e.target or '')}</code>"))
     prices = "<br>".join(f"{html.escape(m)}: ${p[0]:g} in / ${p[1]:g} out per 1M tokens"
                          for m, p in e.prices.items()) or "none (costs are not computed)"
@@ -133,7 +133,7 @@ class EndpointsPage(Page):
         keep, self._select_after_load = self._select_after_load, None
         self.endpoints = {e.name: e for e in found}
         self.item_list.set_items(  # keep, else the current endpoint, else the first
-            [(e.name, e.name, f"{e.kind}: {e.base_url or e.target}", None) for e in found], keep)
+            [(e.name, e.name, f"{e.kind}: {e.display_url or e.target}", None) for e in found], keep)
         self._show(self.current)
 
     def _endpoint_changed(self, *_args) -> None:
@@ -183,7 +183,7 @@ class EndpointsPage(Page):
             return
         self.test_button.setEnabled(False)
         self.model_ids.clear()
-        where = endpoint.base_url or endpoint.target
+        where = endpoint.display_url or endpoint.target
         self.result.set("info", f"Testing {endpoint.name} ({where})…")
         self._check_task = self.ctx.tasks.start(
             check_named_endpoint, self.ctx.store, endpoint.name,
