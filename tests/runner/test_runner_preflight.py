@@ -97,8 +97,8 @@ def test_the_first_row_is_the_preflight_and_its_answer_is_kept(store, tmp_path, 
     assert fake_openai.request_count == 6  # no extra request: the first row was the probe
     # The other five went out only after the first answer came back...
     assert min(clock.times[1:]) - clock.times[0] >= 0.18
-    # ...and then all together.
-    assert max(clock.times[1:]) - min(clock.times[1:]) < 0.15
+    # ...and then together (one after the other would spread them over 0.8 s or more).
+    assert max(clock.times[1:]) - min(clock.times[1:]) < 0.5
 
 
 def test_a_first_row_that_needs_a_retry_does_not_hold_back_the_others(store, tmp_path,

@@ -70,7 +70,7 @@ def rows_once(store, run_id: int) -> list[tuple[int, int]]:
 def test_a_lock_held_longer_than_the_busy_timeout_loses_no_row(store, db_path, tmp_path,
                                                                 fake_openai):
     # The busy timeout is cut to 0.1 s so a 1.5 s lock outlasts it many times over.
-    fake_openai.latency_s = 0.02
+    fake_openai.latency_s = 0.05  # a run of a second or more: the lock lands mid-run
     n = 60
     ws = build_workspace(store, tmp_path, fake_openai.base_url, rows=cycle_rows(n))
     run_id = ws.create(concurrency=2)
@@ -92,7 +92,7 @@ def test_a_15_s_lock_with_the_default_busy_timeout_loses_no_row(store, db_path, 
     # The case: another program holds BEGIN IMMEDIATE for 15 s, past SQLite's 10 s
     # busy timeout. The old engine dropped the rows it was flushing and still said
     # 'completed'; now the writes wait and every row is stored.
-    fake_openai.latency_s = 0.02
+    fake_openai.latency_s = 0.05  # a run of a second or more: the lock lands mid-run
     n = 40
     ws = build_workspace(store, tmp_path, fake_openai.base_url, rows=cycle_rows(n))
     run_id = ws.create(concurrency=2)
@@ -120,7 +120,7 @@ class WriterGaveUp(logging.Handler):
 
 def test_a_lock_held_past_the_write_budget_interrupts_the_run_and_resume_finishes_it(
         store, db_path, tmp_path, fake_openai):
-    fake_openai.latency_s = 0.02
+    fake_openai.latency_s = 0.05  # a run of a second or more: the lock lands mid-run
     n = 60
     ws = build_workspace(store, tmp_path, fake_openai.base_url, rows=cycle_rows(n))
     run_id = ws.create(concurrency=2)
