@@ -9,7 +9,7 @@ from typing import Any
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, fmt, info, print_json, print_table, utc_time
 from mlops_desk.core import registry, runs
-from mlops_desk.core.errors import BadInput, CheckFailed
+from mlops_desk.core.errors import BadInput, CheckFailed, RunInterrupted
 
 SUMMARY_METRICS = (
     "n_rows", "n_errors", "n_cached", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
@@ -133,6 +133,8 @@ def _execute(ctx: Context, run_id: int, thresholds: list[tuple[str, str, float]]
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         run = execute(ctx.store, run_id, on_progress=bar.update, cancel=cancel)
+    except RunInterrupted as exc:
+        raise RunInterrupted(f"{exc}; resume it with 'mlops-desk run resume {run_id}'") from None
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()

@@ -39,3 +39,9 @@ class RunAborted(MlopsError):
     """A run stopped for a reason that retrying cannot fix (401, quota)."""
 
     exit_code = 1
+
+
+class RunInterrupted(MlopsError):
+    """A run stopped before all its rows were stored; resuming it finishes it."""
+
+    exit_code = 1

@@ -3,7 +3,23 @@
 ``execute`` runs one event loop on the calling thread (a CLI main thread or a GUI
 worker). Rows are fed as concurrency slots open (so 100k rows never sit in memory),
 each row is rendered, sent with retries and back-off, parsed and scored, and its
-result goes to a single writer that commits at most every 250 ms or 200 rows.
+result goes to a single writer thread that commits at most every 250 ms or 200 rows and
+keeps (and retries) what it could not write yet (``run_writer``).
+
+How a run ends:
+
+- ``completed``: every row of its selection is stored and at least one got an answer.
+- ``failed``: the endpoint could not be used at all (the first request could not connect,
+  the key was refused, the quota is exhausted, a ``python`` model does not import), or
+  no row got an answer. ``RunAborted`` says why. Failed runs never feed summaries, charts
+  or gates, which read completed runs only.
+- ``interrupted``: rows could not be stored (the database stayed locked past the write
+  budget, or fewer rows than selected were found at the end). ``RunInterrupted`` says
+  why; resuming sends the missing rows.
+- ``cancelled``: the user cancelled.
+
+The first row sent is a preflight: the others wait for its first answer, so a dead
+endpoint costs one request, not one per row times the retries.
 """
 
 from __future__ import annotations
@@ -19,7 +35,8 @@ from dataclasses import asdict, dataclass
 
 from mlops_desk.core import runs, secrets
 from mlops_desk.core.datasets import Dataset, get_dataset_by_id, iter_rows
-from mlops_desk.core.errors import BadInput, MlopsError, RunAborted
+from mlops_desk.core.endpoint_check import load_target
+from mlops_desk.core.errors import BadInput, MlopsError, RunAborted, RunInterrupted
 from mlops_desk.core.flow_control import (
     AdaptiveLimiter,
     TokenBucket,
@@ -47,6 +64,7 @@ from mlops_desk.core.registry import (
     get_version,
     get_version_by_id,
 )
+from mlops_desk.core.run_writer import RowWriter, WritePolicy, retry_writes
 from mlops_desk.core.scoring import (
     build_judge_messages,
     default_scorer,
@@ -65,6 +83,7 @@ PROGRESS_EVERY_S = 0.1
 CHUNK_ROWS = 1_000
 MAX_RETRY_AFTER_S = 60.0
 RETRYABLE_STATUS = frozenset({408, 409, 429})
+MAX_PENDING_ROWS = 20_000  # the feeder waits while this many rows wait for the database
 
 
 @dataclass(frozen=True)
@@ -146,17 +165,21 @@ def resolve_scorer(model: Model, version: Version, options: RunOptions) -> str:
 
 
 def execute(store: Store, run_id: int, *, on_progress: Callable[[Progress], None] | None = None,
-            cancel: CancelToken | None = None) -> runs.Run:
+            cancel: CancelToken | None = None,
+            write_policy: WritePolicy | None = None) -> runs.Run:
     """Run (or resume) a run to its end; returns the finished run record.
 
-    A 401 or exhausted quota ends the run as 'failed' and raises ``RunAborted``.
+    A run that ends 'failed' raises ``RunAborted``, one that ends 'interrupted' raises
+    ``RunInterrupted``; both say why in one line (see the module docstring).
+    ``write_policy`` says how long writes may wait out a locked database.
     """
+    write_policy = write_policy or WritePolicy()
     runs.mark_started(store, run_id)
     engine: _Engine | None = None
     started = time.perf_counter()
     status, reason = "failed", None
     try:
-        engine = _Engine(store, run_id, on_progress, cancel or CancelToken())
+        engine = _Engine(store, run_id, on_progress, cancel or CancelToken(), write_policy)
         status, reason = asyncio.run(engine.run())
     except MlopsError as exc:
         reason = str(exc)
@@ -168,16 +191,32 @@ def execute(store: Store, run_id: int, *, on_progress: Callable[[Progress], None
     finally:
         elapsed = time.perf_counter() - started
         run = runs.get_run(store, run_id)
+        if status == "completed":
+            status, reason = _verdict(store, run)
         labels = engine.model.labels if engine is not None else None
         metrics = _final_metrics(store, run, labels, elapsed) if run.n_done else None
-        runs.finish(store, run_id, status, elapsed_s=elapsed, metrics=metrics, reason=reason,
-                    subject=f"{run.model}:{run.version}")
+        end = functools.partial(runs.finish, store, run_id, status, elapsed_s=elapsed,
+                                metrics=metrics, reason=reason,
+                                subject=f"{run.model}:{run.version}")
+        retry_writes(end, write_policy, f"recording the end of run {run_id}")
         log.info("run %s %s: %s/%s rows in %.1f s", run_id, status, run.n_done, run.n_total,
                  elapsed)
     run = runs.get_run(store, run_id)
-    if status == "failed" and engine.abort_reason:
-        raise RunAborted(f"run {run_id} stopped: {engine.abort_reason}")
+    if status == "failed":
+        raise RunAborted(f"run {run_id} stopped: {reason}")
+    if status == "interrupted":
+        raise RunInterrupted(f"run {run_id} interrupted: {reason}")
     return run
+
+
+def _verdict(store: Store, run: runs.Run) -> tuple[str, str | None]:
+    """The status of a run whose rows were all processed: counted, not assumed."""
+    if run.n_done < run.n_total:
+        return "interrupted", f"only {run.n_done} of {run.n_total} rows were stored"
+    n_unanswered, commonest = runs.unanswered(store, run.id)
+    if run.n_total and n_unanswered == run.n_done:
+        return "failed", f"no row got an answer ({commonest})"
+    return "completed", None
 
 
 def _final_metrics(store: Store, run: runs.Run, labels: list[str] | None,
@@ -189,7 +228,7 @@ def _final_metrics(store: Store, run: runs.Run, labels: list[str] | None,
 
 
 class _Abort(Exception):
-    """Raised inside a row task when the whole run must stop (401, quota)."""
+    """Raised inside a row task when the whole run must stop (401, quota, unreachable)."""
 
 
 @dataclass
@@ -201,8 +240,11 @@ class _Counts:
 
 class _Engine:
     def __init__(self, store: Store, run_id: int,
-                 on_progress: Callable[[Progress], None] | None, cancel: CancelToken):
+                 on_progress: Callable[[Progress], None] | None, cancel: CancelToken,
+                 write_policy: WritePolicy):
         self.store, self.run_id, self.cancel = store, run_id, cancel
+        self.write_policy = write_policy
+        self.writer: RowWriter | None = None
         self.on_progress = on_progress
         self.run_record = runs.get_run(store, run_id)
         self.settings = self.run_record.settings
@@ -217,8 +259,6 @@ class _Engine:
         self.abort_reason: str | None = None
         self.done_before = runs.done_row_indexes(store, run_id)
         self.counts = _Counts(done=len(self.done_before))
-        self.buffer: list[tuple] = []
-        self.cache_buffer: list[tuple] = []
         self.session_done = 0
         self.started = time.perf_counter()
         self.last_progress = 0.0
@@ -228,17 +268,24 @@ class _Engine:
         self.limiter = AdaptiveLimiter(int(self.settings["concurrency"]))
         self.rpm = TokenBucket(self.settings["rpm"]) if self.settings.get("rpm") else None
         self.tpm = TokenBucket(self.settings["tpm"]) if self.settings.get("tpm") else None
-        self.caller = await self._make_caller(self.endpoint, self.version)
+        try:
+            self.caller = await self._make_caller(self.endpoint, self.version)
+        except _Abort as exc:
+            return "failed", str(exc)
         try:
             self.judge = await self._make_judge()
-        except BaseException:
+        except BaseException as exc:
             await self.caller.close()
+            if isinstance(exc, _Abort):
+                return "failed", str(exc)
             raise
         self.tasks: set[asyncio.Task] = set()
+        self.preflight_settled = asyncio.Event()
+        self.writer = RowWriter(self.store, self.write_policy, flush_every_s=FLUSH_EVERY_S,
+                                flush_rows=FLUSH_ROWS)
         # The feeder is a task so the watcher can cancel it: it may be waiting out a
         # Retry-After pause in limiter.acquire(), which can last up to a minute.
         self.feeder = asyncio.create_task(self._feed())
-        flusher = asyncio.create_task(self._flush_periodically())
         watcher = asyncio.create_task(self._watch_cancel())
         try:
             await asyncio.wait([self.feeder])
@@ -247,16 +294,19 @@ class _Engine:
             if self.tasks:
                 await asyncio.gather(*self.tasks, return_exceptions=True)
         finally:
-            for task in (self.feeder, watcher, flusher):
+            for task in (self.feeder, watcher):
                 task.cancel()
-            await asyncio.gather(self.feeder, watcher, flusher, return_exceptions=True)
-            self._flush()
+            await asyncio.gather(self.feeder, watcher, return_exceptions=True)
+            # Off the loop: the last write may wait out a locked database.
+            await asyncio.to_thread(self.writer.close)
             self._report(force=True)
             await self.caller.close()
             if self.judge is not None:
                 await self.judge[0].close()
         if self.abort_reason:
             return "failed", self.abort_reason
+        if self.writer.failure:
+            return "interrupted", self.writer.failure
         if self.cancel.cancelled:
             return "cancelled", "cancelled by the user"
         return "completed", None
@@ -285,17 +335,23 @@ class _Engine:
                         self.abort_reason = self.abort_reason or str(exc)
                         return
                     continue
+                while self.writer.pending >= MAX_PENDING_ROWS and not self._stopping:
+                    await asyncio.sleep(0.05)  # the database is behind: do not pile up rows
                 await self.limiter.acquire()
                 if self._stopping:
                     await self.limiter.release()
                     return
-                task = asyncio.create_task(self._process(idx, row, messages, key))
+                preflight = not self.preflight_settled.is_set()
+                task = asyncio.create_task(self._process(idx, row, messages, key, preflight))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
+                if preflight:  # the others wait for the first answer (or its first failure)
+                    await self.preflight_settled.wait()
 
     @property
     def _stopping(self) -> bool:
-        return self.cancel.cancelled or self.abort_reason is not None
+        return (self.cancel.cancelled or self.abort_reason is not None
+                or self.writer.failure is not None)
 
     async def _watch_cancel(self) -> None:
         while not self._stopping:
@@ -305,9 +361,11 @@ class _Engine:
             task.cancel()
 
     # -- one row ---------------------------------------------------------
-    async def _process(self, idx: int, row: dict, messages: list[dict], key: str) -> None:
+    async def _process(self, idx: int, row: dict, messages: list[dict], key: str,
+                       preflight: bool = False) -> None:
         try:
-            outcome = await self._call_with_retries(self.caller, self.version, messages)
+            outcome = await self._call_with_retries(self.caller, self.version, messages,
+                                                    preflight=preflight)
             completion, attempts, latency_ms, error = outcome
             if error is not None:
                 self._store_error(idx, row, attempts, error)
@@ -318,10 +376,17 @@ class _Engine:
             if self.abort_reason is None:
                 self.abort_reason = str(exc)
         finally:
+            if preflight:
+                self.preflight_settled.set()
             await self.limiter.release()
 
-    async def _call_with_retries(self, caller, version: Version, messages: list[dict]):
-        """(completion, attempts, latency_ms, (error_class, message) or None)."""
+    async def _call_with_retries(self, caller, version: Version, messages: list[dict], *,
+                                 preflight: bool = False):
+        """(completion, attempts, latency_ms, (error_class, message) or None).
+
+        In the preflight, a first attempt that cannot connect at all stops the run: every
+        other row would only repeat it, with retries.
+        """
         max_attempts = max(1, int(self.settings.get("max_attempts", 5)))
         attempt = 0
         while True:
@@ -336,6 +401,11 @@ class _Engine:
                 await self.limiter.on_success()
                 return completion, attempt, (time.perf_counter() - started) * 1000, None
             except _Retryable as exc:
+                if preflight and attempt == 1 and exc.unreachable:
+                    raise _Abort(f"cannot reach endpoint {self.endpoint.name}: "
+                                 f"{exc.message}") from None
+                if preflight:
+                    self.preflight_settled.set()  # not a dead endpoint: let the others go
                 if exc.rate_limited:
                     pause = None if exc.retry_after is None else min(exc.retry_after,
                                                                       MAX_RETRY_AFTER_S)
@@ -360,24 +430,25 @@ class _Engine:
             error_class, error_message = "judge_error", secrets.redact(judge_error)[:500]
         cost = 0.0 if cached else cost_usd(self.price, completion.prompt_tokens,
                                            completion.completion_tokens)
-        self.buffer.append((
+        # Errors are never cached: an unreadable reply (often empty or cut off) is asked again.
+        cache_entry = None
+        if key is not None and self.use_cache and parse_error is None:
+            cache_entry = (key, completion.text, completion.prompt_tokens,
+                           completion.completion_tokens, utcnow())
+        self.writer.add((
             self.run_id, idx, completion.text, prediction, expected,
             None if correct is None else int(correct), value, latency_ms,
             None if cached else completion.prompt_tokens,
             None if cached else completion.completion_tokens, cost, attempts, error_class,
             error_message, int(cached), utcnow(),
-        ))
-        # Errors are never cached: an unreadable reply (often empty or cut off) is asked again.
-        if key is not None and self.use_cache and parse_error is None:
-            self.cache_buffer.append((key, completion.text, completion.prompt_tokens,
-                                      completion.completion_tokens, utcnow()))
+        ), cache_entry)
         self._counted(error=error_class is not None, cached=cached)
 
     def _store_error(self, idx: int, row: dict, attempts: int, error: tuple[str, str]) -> None:
         expected = row.get(self.dataset.expected_col) if self.dataset.expected_col else None
         # A failed row is scored wrong when it has an expected answer (see metrics).
         correct = 0 if expected not in (None, "") else None
-        self.buffer.append((
+        self.writer.add((
             self.run_id, idx, None, None, expected, correct, 0.0 if correct == 0 else None,
             None, None, None, None, attempts, error[0], secrets.redact(error[1])[:500], 0,
             utcnow(),
@@ -389,8 +460,6 @@ class _Engine:
         self.session_done += 1
         self.counts.errors += int(error)
         self.counts.cached += int(cached)
-        if len(self.buffer) >= FLUSH_ROWS:
-            self._flush()
         self._report()
 
     async def _score(self, row: dict, prediction: str | None, expected: str | None,
@@ -418,25 +487,6 @@ class _Engine:
                 hits[key] = Completion(output, pt, ct)
         return hits
 
-    def _flush(self) -> None:
-        if not self.buffer and not self.cache_buffer:
-            return
-        rows, cache = self.buffer, self.cache_buffer
-        self.buffer, self.cache_buffer = [], []
-        with self.store.transaction() as db:
-            db.conn.executemany(
-                f"INSERT INTO run_results ({', '.join(('run_id', *runs.RESULT_COLUMNS))}) "
-                f"VALUES ({', '.join('?' * (len(runs.RESULT_COLUMNS) + 1))})", rows)
-            if cache:
-                db.conn.executemany(
-                    "INSERT OR IGNORE INTO response_cache (key, output, prompt_tokens, "
-                    "completion_tokens, created_at) VALUES (?, ?, ?, ?, ?)", cache)
-
-    async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
-            self._flush()
-
     def _report(self, *, force: bool = False) -> None:
         now = time.perf_counter()
         if self.on_progress is None or (not force and now - self.last_progress < PROGRESS_EVERY_S):
@@ -454,6 +504,11 @@ class _Engine:
     # -- callers ---------------------------------------------------------
     async def _make_caller(self, endpoint: Endpoint, version: Version):
         if endpoint.kind == "python":
+            try:  # the python model's preflight: a module that does not import fails the run
+                await asyncio.to_thread(load_target, endpoint.target or "")
+            except MlopsError as exc:
+                raise _Abort(f"the python model of endpoint {endpoint.name} cannot be "
+                             f"loaded: {exc}") from None
             return _PythonCaller(endpoint, int(self.settings["concurrency"]))
         return _OpenAICaller(endpoint)
 
@@ -474,10 +529,11 @@ def _estimate_tokens(messages: list[dict], params: dict) -> float:
 
 class _Retryable(Exception):
     def __init__(self, error_class: str, message: str, *, retry_after: float | None = None,
-                 rate_limited: bool = False):
+                 rate_limited: bool = False, unreachable: bool = False):
         super().__init__(message)
         self.error_class, self.message = error_class, message
         self.retry_after, self.rate_limited = retry_after, rate_limited
+        self.unreachable = unreachable  # no connection could be made (refused, DNS)
 
 
 class _RowError(Exception):
@@ -546,11 +602,13 @@ class _OpenAICaller:
         except openai.APITimeoutError as exc:
             dropped = _dropped_connection(exc)
             if dropped is not None:
-                raise _Retryable("connection", f"connection failed: {dropped}") from None
+                raise _Retryable("connection", f"connection failed: {dropped}",
+                                 unreachable=_cannot_connect(exc)) from None
             raise _Retryable("timeout", f"no answer within {self.endpoint.timeout_s:g} s") from None
         except openai.APIConnectionError as exc:
             cause = exc.__cause__ or exc
-            raise _Retryable("connection", f"connection failed: {cause}") from None
+            raise _Retryable("connection", f"connection failed: {cause}",
+                             unreachable=_cannot_connect(exc)) from None
         except openai.APIStatusError as exc:
             raise _classify_status(exc) from None
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
@@ -574,6 +632,22 @@ def _dropped_connection(exc: BaseException) -> BaseException | None:
             return cause
         cause = cause.__cause__ or cause.__context__
     return None
+
+
+def _cannot_connect(exc: BaseException) -> bool:
+    """True when no connection could be made at all (refused, unknown host, TLS refused),
+    as opposed to one that dropped or timed out: only the first is a dead endpoint."""
+    import socket
+
+    import aiohttp
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, (aiohttp.ClientConnectorError, ConnectionRefusedError,
+                              socket.gaierror)):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _error_message(exc) -> tuple[str, str]:

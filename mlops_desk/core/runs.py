@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_desk.core import audit
+from mlops_desk.core import audit, processes
 from mlops_desk.core.errors import BadInput, Conflict, NotFound
 from mlops_desk.core.store import Store, utcnow
 
@@ -102,19 +102,26 @@ def list_runs(store: Store, *, model: str | None = None, limit: int | None = Non
 
 
 def mark_started(store: Store, run_id: int) -> None:
-    """Claim a run for this process; refuses one that another live process is running."""
+    """Claim a run for this process; refuses one that another live process is running.
+
+    Resuming a 'failed' run forgets the rows that got no answer (the endpoint was down,
+    refused the key, ...), so they are sent again instead of staying errors for ever.
+    """
     with store.transaction() as db:
         run = get_run(store, run_id)
         if run.status == "running":
-            pid = db.execute("SELECT pid FROM runs WHERE id = ?", [run_id]).fetchone()[0]
-            if pid and pid != os.getpid() and _pid_alive(pid):
+            pid, started = db.execute("SELECT pid, pid_started FROM runs WHERE id = ?",
+                                      [run_id]).fetchone()
+            if not processes.is_self(pid, started) and processes.is_alive(pid, started):
                 raise Conflict(f"run {run_id} is being run by process {pid}")
         elif run.status not in ("queued", *RESUMABLE):
             raise BadInput(f"run {run_id} is {run.status}; only interrupted, cancelled or "
                            "failed runs can be resumed")
-        db.execute("UPDATE runs SET status = 'running', pid = ?, reason = NULL, "
+        if run.status == "failed":
+            db.execute(f"DELETE FROM run_results WHERE run_id = ? AND {_UNANSWERED}", [run_id])
+        db.execute("UPDATE runs SET status = 'running', pid = ?, pid_started = ?, reason = NULL, "
                    "started_at = coalesce(started_at, ?) WHERE id = ?",
-                   [os.getpid(), utcnow(), run_id])
+                   [os.getpid(), processes.own_start_time(), utcnow(), run_id])
 
 
 def finish(store: Store, run_id: int, status: str, *, elapsed_s: float,
@@ -123,7 +130,7 @@ def finish(store: Store, run_id: int, status: str, *, elapsed_s: float,
     with store.transaction() as db:
         db.execute(
             "UPDATE runs SET status = ?, metrics = ?, reason = ?, finished_at = ?, pid = NULL, "
-            "elapsed_s = elapsed_s + ? WHERE id = ?",
+            "pid_started = NULL, elapsed_s = elapsed_s + ? WHERE id = ?",
             [status, json.dumps(metrics, allow_nan=False) if metrics is not None else None,
              reason, utcnow(), elapsed_s, run_id],
         )
@@ -132,30 +139,38 @@ def finish(store: Store, run_id: int, status: str, *, elapsed_s: float,
                       "accuracy": (metrics or {}).get("accuracy")})
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_interrupted(store: Store) -> list[int]:
-    """Mark runs left 'running' by a dead process as 'interrupted' (done at start-up)."""
+    """Mark runs left 'running' by a dead process as 'interrupted' (done at start-up).
+
+    A run is alive only while the process recorded with it (PID and start time) runs: a
+    live process that merely got the same PID (this one included) does not count.
+    """
     stale = [
-        run_id for run_id, pid in store.db.execute(
-            "SELECT id, pid FROM runs WHERE status = 'running'").fetchall()
-        if not pid or (pid != os.getpid() and not _pid_alive(pid))
+        run_id for run_id, pid, started in store.db.execute(
+            "SELECT id, pid, pid_started FROM runs WHERE status = 'running'").fetchall()
+        if not (processes.is_self(pid, started) or processes.is_alive(pid, started))
     ]
     for run_id in stale:
         with store.transaction() as db:
-            db.execute("UPDATE runs SET status = 'interrupted', pid = NULL, "
+            db.execute("UPDATE runs SET status = 'interrupted', pid = NULL, pid_started = NULL, "
                        "reason = 'the process running it stopped' WHERE id = ? "
                        "AND status = 'running'", [run_id])
             audit.append(store, "run.interrupted", f"run:{run_id}", {"run_id": run_id})
     return stale
+
+
+# A row whose request never got an answer (as opposed to an answer that did not parse).
+_UNANSWERED = "output IS NULL AND error_class IS NOT NULL"
+
+
+def unanswered(store: Store, run_id: int) -> tuple[int, str | None]:
+    """(rows of the run that got no answer, the commonest reason among them)."""
+    total = store.db.execute(f"SELECT count(*) FROM run_results WHERE run_id = ? AND "
+                             f"{_UNANSWERED}", [run_id]).fetchone()[0]
+    top = store.db.execute(
+        f"SELECT error_class, min(error_message) FROM run_results WHERE run_id = ? AND "
+        f"{_UNANSWERED} GROUP BY error_class ORDER BY count(*) DESC LIMIT 1", [run_id]).fetchone()
+    return total, (f"{top[0]}: {top[1]}" if top else None)
 
 
 def done_row_indexes(store: Store, run_id: int) -> set[int]:

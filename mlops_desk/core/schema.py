@@ -268,4 +268,26 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO meta (key, value) VALUES ('registry_id', ?)", [uuid.uuid4().hex])
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+# v4 (issue 8): a run's owner is its PID *and* that process's start time, so a reused PID
+# cannot keep a dead run 'running'. Runs an older engine marked 'completed' wrongly are
+# reclassified as the new engine would have ended them: rows missing -> 'interrupted' (so
+# resume finishes them), no row answered -> 'failed' (so they leave charts and summaries).
+_UNANSWERED = "x.output IS NULL AND x.error_class IS NOT NULL"
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE runs ADD COLUMN pid_started INTEGER")
+    conn.execute(
+        "UPDATE runs SET status = 'interrupted', reason = 'some rows were never stored "
+        "(found when the database was upgraded); resume the run to finish it' "
+        "WHERE status = 'completed' "
+        "AND (SELECT count(*) FROM run_results x WHERE x.run_id = runs.id) < n_total")
+    conn.execute(
+        "UPDATE runs SET status = 'failed', reason = 'no row got an answer "
+        "(found when the database was upgraded)' WHERE status = 'completed' "
+        "AND EXISTS (SELECT 1 FROM run_results x WHERE x.run_id = runs.id) "
+        f"AND NOT EXISTS (SELECT 1 FROM run_results x WHERE x.run_id = runs.id "
+        f"AND NOT ({_UNANSWERED}))")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]

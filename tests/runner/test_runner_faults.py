@@ -86,12 +86,13 @@ def test_429_halves_concurrency_and_honours_retry_after(store, tmp_path, fake_op
 
 def test_a_burst_of_429s_from_one_overload_halves_once(store, tmp_path, fake_openai, limiters):
     # Eight requests in flight all get 429 for the same overload: that is one signal, so the
-    # limit halves once (8 -> 4) instead of collapsing to 1 (8 -> 4 -> 2 -> 1).
+    # limit halves once (8 -> 4) instead of collapsing to 1 (8 -> 4 -> 2 -> 1). Request 0 is
+    # the preflight, answered alone before the others fan out.
     fake_openai.latency_s = 0.1
-    fake_openai.faults.add("429", count=8, retry_after_ms=50)
-    ws = build_workspace(store, tmp_path, fake_openai.base_url, rows=cycle_rows(8))
+    script_faults(fake_openai, dict.fromkeys(range(1, 9), "429"), retry_after_ms=50)
+    ws = build_workspace(store, tmp_path, fake_openai.base_url, rows=cycle_rows(9))
     run = execute(store, ws.create(concurrency=8))
-    assert run.status == "completed" and fake_openai.request_count == 16
+    assert run.status == "completed" and fake_openai.request_count == 17
     assert min(limiters[0].history) == 4
 
 
