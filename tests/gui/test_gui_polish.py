@@ -149,6 +149,7 @@ def test_empty_charts_say_so_instead_of_showing_a_meaningless_axis(qtbot) -> Non
     assert chart_style.is_empty(plot)
     assert plot.empty_note.toPlainText() == "No answered rows to time"
     assert not plot.getAxis("left").style["showValues"]
+    assert not plot.getAxis("bottom").style["showValues"]  # no made-up 0-1 ms either
 
     chart = TrafficChart()
     qtbot.addWidget(chart)

@@ -70,4 +70,4 @@ class LatencyHistogram(QWidget):
                                      else f"{name} {value:.1f} ms")
         plot = self.plot_widget.getPlotItem()
         plot.enableAutoRange()
-        chart_style.set_empty(plot, not latencies, "No answered rows to time")
+        chart_style.set_empty(plot, not latencies, "No answered rows to time", x_too=True)

@@ -66,9 +66,10 @@ def drop_unusable_exporters() -> None:
         Exporter.Exporters.remove(MatplotlibExporter)
 
 
-def set_empty(plot, empty: bool, text: str = "No data") -> None:
-    """An empty plot says so in its middle and hides its y numbers, rather than showing the
-    meaningless 0.2-0.8 of an empty auto-range. Call it after ``plot.clear()``."""
+def set_empty(plot, empty: bool, text: str = "No data", *, x_too: bool = False) -> None:
+    """An empty plot says so in its middle and hides its y numbers (and x's, with ``x_too``:
+    a time axis still means something), rather than the meaningless 0.2-0.8 of an empty
+    auto-range. Call it after ``plot.clear()``."""
     import pyqtgraph as pg
 
     note = getattr(plot, "empty_note", None)
@@ -81,7 +82,8 @@ def set_empty(plot, empty: bool, text: str = "No data") -> None:
     if note not in plot.items:  # plot.clear() took it out
         plot.addItem(note, ignoreBounds=True)
     note.setVisible(empty)
-    plot.getAxis("left").setStyle(showValues=not empty)
+    for name in ("left", "bottom") if x_too else ("left",):
+        plot.getAxis(name).setStyle(showValues=not empty)
     if empty:
         plot.setYRange(0, 1, padding=0)
     _center(note, plot.getViewBox())
