@@ -83,7 +83,9 @@ def set_empty(plot, empty: bool, text: str = "No data", *, x_too: bool = False) 
         plot.addItem(note, ignoreBounds=True)
     note.setVisible(empty)
     for name in ("left", "bottom") if x_too else ("left",):
-        plot.getAxis(name).setStyle(showValues=not empty)
+        axis = plot.getAxis(name)
+        if axis.style["showValues"] == empty:  # restyling re-lays the axis out: only on change
+            axis.setStyle(showValues=not empty)
     if empty:
         plot.setYRange(0, 1, padding=0)
     _center(note, plot.getViewBox())
