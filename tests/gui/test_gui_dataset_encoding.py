@@ -64,7 +64,7 @@ def test_a_cp1252_file_gets_an_encoding_choice_and_imports(page: DatasetsPage, s
     stored = datasets.get_dataset(store, "excel-export")
     assert stored.validation["encoding"] == "cp1252"
     qtbot.waitUntil(lambda: page.current is not None and page.current.name == "excel-export")
-    assert "cp1252" in page.report_view.toPlainText()  # the report says which encoding
+    assert "Encoding\ncp1252" in page.report_view.toPlainText()  # the report says which
     # The "Imported …" notice goes away by itself.
     assert page.banner.isVisible() and page.banner.hiding
     assert page.banner._hide_timer.interval() == NOTICE_MS
