@@ -386,6 +386,9 @@ def _dataset_commands(sub, common) -> None:
     imp.add_argument("--input-col", action="append", default=[], metavar="COL",
                      help="an input column (repeat; default: every column but the expected one)")
     imp.add_argument("--expected-col", metavar="COL", help="the column with the expected answer")
+    imp.add_argument("--encoding", metavar="NAME",
+                     help="encoding of a CSV/TSV/JSONL file that is not UTF-8 and has no BOM, "
+                          "e.g. cp1252 (Excel on Windows) or latin-1")
     _leaf(group, "list", common, dataset_list, "list datasets")
     show = _leaf(group, "show", common, dataset_show, "show a dataset and its validation report")
     show.add_argument("name")
@@ -393,13 +396,17 @@ def _dataset_commands(sub, common) -> None:
 
 
 def dataset_import(ctx: Context) -> int:
-    from mlops_desk.core.dataset_io import format_report
+    from mlops_desk.core.dataset_io import UnknownEncoding, format_report
     from mlops_desk.core.datasets import import_dataset
 
     a = ctx.args
     registry.check_name(a.name, "dataset")
-    dataset, created = import_dataset(ctx.store, a.path, a.name, input_cols=a.input_col or None,
-                                      expected_col=a.expected_col)
+    try:
+        dataset, created = import_dataset(ctx.store, a.path, a.name,
+                                          input_cols=a.input_col or None,
+                                          expected_col=a.expected_col, encoding=a.encoding)
+    except UnknownEncoding as exc:
+        raise BadInput(f"{exc} with --encoding {exc.suggestion}") from None
     if ctx.json:
         print_json({**dataset.to_dict(), "created": created})
         return 0

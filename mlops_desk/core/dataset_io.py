@@ -19,7 +19,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -58,18 +58,52 @@ _JSON_TYPES = {
 }
 
 
+# Byte order marks prove a text file's encoding; UTF-32 comes first because its LE mark
+# starts with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# What a text file that is not UTF-8 is offered as: cp1252 is what Excel writes on Western
+# Windows; latin-1 maps every byte to a character, so it always reads (and is a last resort).
+SUGGESTED_ENCODINGS = ("cp1252", "latin-1")
+
+
 @dataclass(frozen=True)
 class Table:
     columns: list[str]
     rows: list[dict[str, str | None]]  # str (numbers canonical: 3 not 3.0) or None if missing
+    # How a text file was decoded (None for XLSX and Parquet). Not part of equality: the
+    # same cells read from UTF-8 and from cp1252 are the same table.
+    encoding: str | None = field(default=None, compare=False)
+
+
+class UnknownEncoding(BadInput):
+    """A text file that is neither UTF-8 nor marked by a BOM: its encoding must be chosen.
+
+    ``suggestion`` is an encoding the bytes decode with (cp1252 when they fit, else latin-1),
+    so each face can offer it in its own way.
+    """
+
+    def __init__(self, message: str, suggestion: str):
+        super().__init__(message)
+        self.suggestion = suggestion
 
 
 # --- reading ------------------------------------------------------------------------------
 
 
-def read_table(path: str | Path) -> Table:
-    """Read a dataset file; every value becomes a str or None. Bad files raise ``BadInput``."""
+def read_table(path: str | Path, encoding: str | None = None) -> Table:
+    """Read a dataset file; every value becomes a str or None. Bad files raise ``BadInput``.
+
+    Text files (CSV, TSV, JSON Lines) with a BOM are read in the BOM's encoding; otherwise in
+    ``encoding`` if given, else as UTF-8, and a file that is not UTF-8 raises
+    ``UnknownEncoding``. XLSX and Parquet carry their own encoding; ``encoding`` is ignored.
+    """
     path = Path(path)
+    if encoding is not None:
+        encoding = check_encoding(encoding)
     name = path.name or str(path)
     suffix = path.suffix.lower()
     if not path.exists():
@@ -84,49 +118,87 @@ def read_table(path: str | Path) -> Table:
     try:
         if path.stat().st_size == 0:
             raise BadInput(f"{name}: the file is empty (0 bytes)")
-        return _read_by_suffix(path, name, suffix)
+        return _read_by_suffix(path, name, suffix, encoding)
     except OSError as err:  # permission denied, deleted meanwhile, I/O error
         raise BadInput(f"{name}: cannot be read ({err.strerror or err})") from None
 
 
-def _read_by_suffix(path: Path, name: str, suffix: str) -> Table:
+def check_encoding(encoding: str) -> str:
+    """A codec name Python knows, as the user spelled it (lower case); else ``BadInput``."""
+    spelled = encoding.strip().lower()
+    try:
+        "".encode(spelled)  # LookupError for unknown codecs and for bytes ones like base64
+    except LookupError:
+        raise BadInput(f"unknown text encoding {encoding!r}: try utf-8, cp1252 or latin-1"
+                       ) from None
+    return spelled
+
+
+def _read_by_suffix(path: Path, name: str, suffix: str, encoding: str | None) -> Table:
     if suffix in (".csv", ".tsv"):
-        records = _read_delimited(path, name, sep="\t" if suffix == ".tsv" else ",")
-        return _build_table(name, records)
+        text, used = _read_text(path, name, encoding)
+        records = _read_delimited(text, name, sep="\t" if suffix == ".tsv" else ",")
+        return _build_table(name, records, encoding=used)
     if suffix in (".jsonl", ".ndjson"):
-        return _read_json_lines(path, name)
+        return _read_json_lines(path, name, encoding)
     if suffix == ".xlsx":
         return _build_table(name, _read_xlsx(path, name))
     return _read_parquet(path, name)
 
 
-def _read_text(path: Path, name: str) -> str:
-    """The file as UTF-8 text (BOM allowed); anything else is a clear ``BadInput``."""
+def _read_text(path: Path, name: str, encoding: str | None) -> tuple[str, str]:
+    """(text, the encoding used as the report names it); a bad file is a clear ``BadInput``."""
     data = path.read_bytes()
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise BadInput(f"{name}: the file is UTF-16 encoded; re-save it as UTF-8")
+    fmt = _FORMAT_NAMES[path.suffix.lower()]
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
-            fmt = _FORMAT_NAMES[path.suffix.lower()]
             raise BadInput(f"{name}: this is {what}, not {fmt} text; check the file extension")
-    if b"\x00" in data:
-        fmt = _FORMAT_NAMES[path.suffix.lower()]
-        raise BadInput(f"{name}: contains NUL bytes, so it is binary, not {fmt} text")
-    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    bom = next(((mark, codec) for mark, codec in _BOMS if data.startswith(mark)), None)
+    if bom is not None:
+        mark, codec = bom
+        try:
+            text = data[len(mark):].decode(codec)
+        except UnicodeDecodeError as err:
+            raise BadInput(f"{name}: starts with a {codec} byte order mark but is not valid "
+                           f"{codec} (at offset {len(mark) + err.start}); the file is damaged"
+                           ) from None
+        used = f"{codec} (BOM)"
+    elif encoding is not None:
+        text, used = _decode(data, encoding, name), encoding
+    else:
+        if b"\x00" in data:  # UTF-8 text never holds NUL bytes; binary files do
+            raise BadInput(f"{name}: contains NUL bytes, so it is binary, not {fmt} text")
+        text, used = _decode(data, "utf-8", name), "utf-8"
+    if "\x00" in text:
+        raise BadInput(f"{name}: contains NUL characters: it is binary, or not {used} text")
+    return text, used
+
+
+def _decode(data: bytes, encoding: str, name: str) -> str:
     try:
-        return data[bom:].decode("utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError as err:
-        offset = bom + err.start
-        raise BadInput(
-            f"{name}: not valid UTF-8 (byte 0x{data[offset]:02X} at offset {offset}); "
-            "re-save the file as UTF-8"
-        ) from None
+        suggestion = suggest_encoding(data)
+        what = "UTF-8" if encoding == "utf-8" else encoding
+        raise UnknownEncoding(
+            f"{name}: the file is not {what} (byte 0x{data[err.start]:02X} at offset "
+            f"{err.start}); choose its encoding ({suggestion} fits)", suggestion) from None
 
 
-def _read_delimited(path: Path, name: str, sep: str) -> list[list[str | None]]:
+def suggest_encoding(data: bytes) -> str:
+    """The first of ``SUGGESTED_ENCODINGS`` that decodes ``data`` (latin-1 always does)."""
+    for encoding in SUGGESTED_ENCODINGS:
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return SUGGESTED_ENCODINGS[-1]
+
+
+def _read_delimited(text: str, name: str, sep: str) -> list[list[str | None]]:
     import pandas as pd
 
-    text = _read_text(path, name)
     try:
         # header=None: we take the header row ourselves, so duplicate names are not renamed
         # to "a.1" and a short header does not silently become the index.
@@ -205,8 +277,8 @@ def _read_parquet(path: Path, name: str) -> Table:
     return _build_table(name, [header, *body])
 
 
-def _read_json_lines(path: Path, name: str) -> Table:
-    text = _read_text(path, name)
+def _read_json_lines(path: Path, name: str, encoding: str | None) -> Table:
+    text, used = _read_text(path, name, encoding)
     columns: dict[str, None] = {}  # insertion-ordered set: first-seen column order
     objects: list[dict[str, Any]] = []
     # Split on "\n" only: str.splitlines() would also split on U+2028 inside strings.
@@ -218,7 +290,7 @@ def _read_json_lines(path: Path, name: str) -> Table:
         objects.append(obj)
     header = list(columns)
     body = [[_cell(obj.get(col)) for col in header] for obj in objects]
-    return _build_table(name, [header, *body], jsonl=True)
+    return _build_table(name, [header, *body], jsonl=True, encoding=used)
 
 
 class _KeyedTwice(dict):
@@ -290,7 +362,8 @@ def _one_line(err: Exception) -> str:
     return text[:200] or type(err).__name__
 
 
-def _build_table(name: str, records: list[list[str | None]], jsonl: bool = False) -> Table:
+def _build_table(name: str, records: list[list[str | None]], jsonl: bool = False,
+                 encoding: str | None = None) -> Table:
     """Header + data records -> Table, rejecting unusable headers and oversized cells."""
     # Spreadsheets leave fully empty rows around (before the header, after the data).
     records = [rec for rec in records if any(v is not None for v in rec)]
@@ -304,7 +377,8 @@ def _build_table(name: str, records: list[list[str | None]], jsonl: bool = False
     if not rows:
         raise BadInput(f"{name}: the file has no rows, only a header")
     _check_cell_sizes(name, columns, rows)
-    return Table(columns=columns, rows=[dict(zip(columns, row, strict=True)) for row in rows])
+    return Table(columns=columns, rows=[dict(zip(columns, row, strict=True)) for row in rows],
+                 encoding=encoding)
 
 
 def _check_header(
@@ -376,6 +450,7 @@ def validate(table: Table, input_cols: list[str], expected_col: str | None) -> d
     report: dict[str, Any] = {
         "n_rows": len(rows),
         "n_columns": len(table.columns),
+        "encoding": table.encoding,
         "input_cols": input_cols,
         "expected_col": expected_col,
         "missing": {col: sum(row.get(col) is None for row in rows) for col in table.columns},
@@ -553,6 +628,8 @@ def format_report(report: dict) -> str:
         f"inputs: {', '.join(report['input_cols'])}",
         f"expected: {report['expected_col'] or '(none)'}",
     ]
+    if report.get("encoding"):  # text formats only; reports before it was recorded lack it
+        lines.append(f"encoding: {report['encoding']}")
     missing = {col: n for col, n in report["missing"].items() if n}
     if missing:
         lines.append("missing values: " + ", ".join(f"{c} {n}" for c, n in missing.items()))

@@ -11,7 +11,7 @@ from typing import Any
 from mlops_desk.core import audit
 from mlops_desk.core.dataset_io import content_sha256, read_table, select_columns, validate
 from mlops_desk.core.errors import BadInput, Conflict, NotFound
-from mlops_desk.core.registry import check_name
+from mlops_desk.core.names import check_name, check_name_free
 from mlops_desk.core.store import Store, utcnow
 
 INSERT_BATCH = 2_000
@@ -54,13 +54,16 @@ def _dataset(row: dict) -> Dataset:
 def import_dataset(
     store: Store, path: str | Path, name: str, *, input_cols: list[str] | None = None,
     expected_col: str | None = None, on_progress: Callable[[int, int], None] | None = None,
+    encoding: str | None = None,
 ) -> tuple[Dataset, bool]:
     """Read, validate and snapshot a file. Identical content returns the existing snapshot.
 
-    Returns (dataset, created). Nothing is written unless the whole file is good.
+    Returns (dataset, created). Nothing is written unless the whole file is good. ``encoding``
+    is for text files that are not UTF-8 (see ``read_table``); the snapshot's sha256 depends
+    on the cells only, so the same table in UTF-8 and in cp1252 is one snapshot.
     """
     check_name(name, "dataset")
-    table = read_table(path)
+    table = read_table(path, encoding)
     inputs, expected = select_columns(table, input_cols, expected_col)
     report = validate(table, inputs, expected)
     if not report.get("ok", True):
@@ -78,6 +81,7 @@ def import_dataset(
                 f"dataset {name} already exists with different content; snapshots never "
                 "change, so import this file under another --name"
             )
+        check_name_free(db.conn, name, "dataset")
         dataset_id = db["datasets"].insert({
             "name": name, "sha256": digest, "n_rows": len(table.rows),
             "columns": json.dumps(columns), "input_cols": json.dumps(inputs),

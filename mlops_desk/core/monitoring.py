@@ -110,6 +110,12 @@ class DriftThresholds:
     ks_d_min: float = 0.1
     min_samples: int = 30  # below this, on either side, no verdict
 
+    def rule(self) -> str:
+        """The alarm rule in one sentence, for whoever shows the statistics."""
+        return (f"A signal means drift only when its test is significant (p < {self.alpha:g}) "
+                f"and the shift is large enough (PSI ≥ {self.psi_min:g} for output labels, "
+                f"KS D ≥ {self.ks_d_min:g} for input length); a small p alone is not drift.")
+
 
 @dataclass
 class DriftReport:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from mlops_desk.core import audit
 from mlops_desk.core.canonical import normalise, sha256_of
 from mlops_desk.core.errors import BadInput, Conflict, NotFound
+from mlops_desk.core.names import check_name, check_name_free
 from mlops_desk.core.parsing import validate_parser_spec
 from mlops_desk.core.schema import DEFAULT_ENVIRONMENTS
 from mlops_desk.core.secrets import describe, has_url_credentials, redact_url
@@ -22,16 +23,7 @@ from mlops_desk.core.store import Store, utcnow
 
 MODEL_KINDS = ("classification", "extraction", "generation")
 ENDPOINT_KINDS = ("openai", "python")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-
-
-def check_name(name: str, what: str) -> str:
-    if not _NAME.match(name or ""):
-        raise BadInput(
-            f"invalid {what} name {name!r}: use letters, digits, '.', '_' or '-' (max 64)"
-        )
-    return name
 
 
 # -- endpoints ---------------------------------------------------------------
@@ -147,6 +139,7 @@ def add_endpoint(
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM endpoints WHERE name = ?", [name]).fetchone():
             raise Conflict(f"endpoint {name} already exists (use 'endpoint edit')")
+        check_name_free(db.conn, name, "endpoint")
         db["endpoints"].insert({
             "name": name, "kind": kind, "base_url": base_url if kind == "openai" else None,
             "target": target if kind == "python" else None, "api_key_ref": api_key_ref,
@@ -231,6 +224,7 @@ def create_model(store: Store, name: str, *, kind: str = "classification",
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM models WHERE name = ?", [name]).fetchone():
             raise Conflict(f"model {name} already exists")
+        check_name_free(db.conn, name, "model")
         db["models"].insert({"name": name, "kind": kind, "labels": json.dumps(labels or []),
                              "description": description, "created_at": utcnow()})
         model = get_model(store, name)

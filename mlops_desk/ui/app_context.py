@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSettings, Signal
 
 from mlops_desk.core.store import Store
 from mlops_desk.ui.workers import TaskRunner
@@ -19,7 +19,10 @@ class AppContext(QObject):
     status_message = Signal(str)  # a transient line for the status bar
     error = Signal(str)  # a readable error for the user (shown by the main window)
 
-    def __init__(self, store: Store, parent: QObject | None = None):
+    def __init__(self, store: Store, parent: QObject | None = None, *,
+                 settings: QSettings | None = None):
         super().__init__(parent)
         self.store = store
         self.tasks = TaskRunner(store, self)
+        # Where forms remember their last choices (the window's settings file).
+        self.settings = settings if settings is not None else QSettings()

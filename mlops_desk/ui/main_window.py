@@ -88,8 +88,8 @@ class MainWindow(QMainWindow):
                  ctx: AppContext | None = None):
         super().__init__()
         self.store = store
-        self.ctx = ctx or AppContext(store, self)
         self.settings = settings if settings is not None else QSettings()
+        self.ctx = ctx or AppContext(store, self, settings=self.settings)
         self.page_classes = [page_class(spec) for spec in PAGES]
         self._pages: list[Page | None] = [None] * len(self.page_classes)
         self._errors: list[str] = []

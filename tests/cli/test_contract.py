@@ -172,7 +172,7 @@ DATASET_FILES = {
     "header only": b"text,label\n",
     "binary": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20,
     "latin-1": "text,label\ncaf\u00e9,bug\n".encode("latin-1"),
-    "utf-16": "text,label\nhello,bug\n".encode("utf-16"),
+    "damaged utf-16": "text,label\nhello,bug\n".encode("utf-16")[:-1],
     "ragged": b"text,label\nhello,bug\nbye,question,extra,more\n",
     "no usable rows": b"text,label\n,bug\n,question\n",
     "huge cell": b"text,label\n" + b"x" * 10_000_001 + b",bug\n",

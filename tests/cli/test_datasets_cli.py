@@ -81,3 +81,62 @@ def test_other_formats_import_too(cli: Cli, tmp_path: Path) -> None:
     cli.ok("dataset", "import", str(tsv), "--name", "from-tsv", "--input-col", "text")
     names = [d["name"] for d in json.loads(cli.ok("dataset", "list", "--json").out)]
     assert names == ["from-jsonl", "from-tsv"]
+
+
+# -- encodings -----------------------------------------------------------------------------
+
+EXCEL_CSV = "text,label\ncafé crème,positive\nnaïve – 5 €,negative\n"
+
+
+def test_a_cp1252_file_is_refused_with_the_flag_to_use_then_imported(
+        cli: Cli, tmp_path: Path, db_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(EXCEL_CSV.encode("cp1252"))
+    refused = cli("dataset", "import", str(path), "--name", "excel", "--expected-col", "label")
+    assert refused.code == 2 and len(refused.err_lines) == 1, refused
+    assert refused.err_lines[0] == (
+        "mlops-desk: error: excel.csv: the file is not UTF-8 (byte 0xE9 at offset 14); "
+        "choose its encoding (cp1252 fits) with --encoding cp1252")
+    assert counts(db_path)[0] == 0
+
+    done = cli.ok("dataset", "import", str(path), "--name", "excel", "--expected-col", "label",
+                  "--encoding", "cp1252")
+    assert "encoding: cp1252" in done.out
+    shown = json.loads(cli.ok("dataset", "show", "excel", "--json").out)
+    assert shown["validation"]["encoding"] == "cp1252"
+    assert "café crème" in cli.ok("dataset", "show", "excel").out
+
+    # The same table saved as UTF-8 is the same snapshot: the hash is of the cells only.
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text(EXCEL_CSV, encoding="utf-8")
+    again = json.loads(cli.ok("dataset", "import", str(utf8), "--name", "excel-utf8",
+                              "--expected-col", "label", "--json").out)
+    assert (again["created"], again["name"], again["sha256"]) == (False, "excel",
+                                                                  shown["sha256"])
+
+
+def test_a_utf16_excel_export_needs_no_flag(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "unicode.csv"
+    path.write_bytes(EXCEL_CSV.encode("utf-16"))  # "Unicode text" from Excel: BOM + UTF-16
+    done = cli.ok("dataset", "import", str(path), "--name", "uni", "--expected-col", "label")
+    assert "encoding: utf-16-le (BOM)" in done.out
+
+
+def test_an_unknown_encoding_is_one_line_exit_2(cli: Cli, tmp_path: Path,
+                                                db_path: Path) -> None:
+    path = write_csv(tmp_path / "t.csv", ROWS)
+    result = cli("dataset", "import", str(path), "--name", "t", "--encoding", "klingon")
+    assert result.code == 2 and result.err_lines == [
+        "mlops-desk: error: unknown text encoding 'klingon': try utf-8, cp1252 or latin-1"]
+    assert counts(db_path)[0] == 0
+
+
+def test_case_and_space_name_rules_hold_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "t.csv", ROWS)
+    cli.ok("dataset", "import", str(path), "--name", "tickets")
+    other = write_csv(tmp_path / "o.csv", ROWS[:1])
+    result = cli("dataset", "import", str(other), "--name", "Tickets")
+    assert result.code == 2 and "dataset tickets already exists" in result.err
+    result = cli("model", "create", "triage ")
+    assert result.code == 2 and result.err_lines == [
+        "mlops-desk: error: invalid model name 'triage ': remove the trailing space"]

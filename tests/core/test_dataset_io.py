@@ -1,5 +1,6 @@
 """Reading dataset files, the validation report and the content hash (core.dataset_io)."""
 
+import codecs
 import hashlib
 import json
 import subprocess
@@ -8,12 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlops_desk.core.dataset_io import (
     LONG_INPUT_CHARS,
     MAX_CELL_CHARS,
     SUPPORTED,
     Table,
+    UnknownEncoding,
     content_sha256,
     format_report,
     read_table,
@@ -127,9 +131,107 @@ def test_latin1_file_names_the_failing_offset(tmp_path):
     assert "0xE9" in message
 
 
-def test_utf16_file_is_a_wrong_encoding(tmp_path):
-    path = write(tmp_path / "data.tsv", "a\tb\n1\t2\n".encode("utf-16"))
-    assert "UTF-16" in bad_input(path)
+# --- encodings ----------------------------------------------------------------------------
+
+TEXT_ROWS = "text\tlabel\ncafé crème\tpositive\n«naïve» – 5 €\tnegative\n"
+
+
+@pytest.mark.parametrize(("codec", "bom", "reported"), [
+    ("utf-8", b"", "utf-8"),
+    ("utf-8", codecs.BOM_UTF8, "utf-8 (BOM)"),
+    ("utf-16-le", codecs.BOM_UTF16_LE, "utf-16-le (BOM)"),
+    ("utf-16-be", codecs.BOM_UTF16_BE, "utf-16-be (BOM)"),
+    ("utf-32-le", codecs.BOM_UTF32_LE, "utf-32-le (BOM)"),
+])
+@pytest.mark.parametrize("ext", [".tsv", ".jsonl"])
+def test_utf8_and_byte_order_marks_are_detected(tmp_path, codec, bom, reported, ext):
+    if ext == ".jsonl":
+        text = "".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n"
+                       for t, lab in (("café crème", "positive"), ("«naïve» – 5 €", "negative")))
+    else:
+        text = TEXT_ROWS
+    table = read_table(write(tmp_path / f"data{ext}", bom + text.encode(codec)))
+    assert table.columns == ["text", "label"]  # no BOM left in the first header
+    assert [row["text"] for row in table.rows] == ["café crème", "«naïve» – 5 €"]
+    assert table.encoding == reported
+    assert validate(table, ["text"], "label")["encoding"] == reported
+
+
+def test_a_bom_wins_over_a_chosen_encoding(tmp_path):
+    path = write(tmp_path / "data.tsv", codecs.BOM_UTF16_LE + TEXT_ROWS.encode("utf-16-le"))
+    assert read_table(path, "cp1252").encoding == "utf-16-le (BOM)"
+
+
+def test_cp1252_bytes_ask_for_an_encoding_and_suggest_cp1252(tmp_path):
+    path = write(tmp_path / "data.tsv", TEXT_ROWS.encode("cp1252"))  # "–" and "€": cp1252 only
+    with pytest.raises(UnknownEncoding) as caught:
+        read_table(path)
+    assert caught.value.suggestion == "cp1252"
+    message = str(caught.value)
+    assert message.startswith("data.tsv: the file is not UTF-8 (byte 0xE9 at offset 14)")
+    assert message.endswith("choose its encoding (cp1252 fits)")
+    assert "--" not in message  # core speaks no CLI flags
+    table = read_table(path, "cp1252")
+    assert [row["text"] for row in table.rows] == ["café crème", "«naïve» – 5 €"]
+    assert table.encoding == "cp1252"
+
+
+def test_bytes_cp1252_leaves_undefined_suggest_latin1(tmp_path):
+    path = write(tmp_path / "data.csv", b"text\nab\x81c\xe9\n")  # 0x81 is unused in cp1252
+    with pytest.raises(UnknownEncoding) as caught:
+        read_table(path)
+    assert caught.value.suggestion == "latin-1"
+    with pytest.raises(UnknownEncoding, match=r"not cp1252 .*\(latin-1 fits\)"):
+        read_table(path, "cp1252")
+    assert read_table(path, "Latin-1").rows == [{"text": "ab\x81cé"}]
+    assert read_table(path, "Latin-1").encoding == "latin-1"
+
+
+@pytest.mark.parametrize("name", ["klingon", "base64", "rot13"])
+def test_unknown_or_non_text_encoding_is_refused(tmp_path, name):
+    path = write(tmp_path / "data.csv", "text\nhi\n")
+    with pytest.raises(BadInput, match="unknown text encoding"):
+        read_table(path, name)
+
+
+def test_binary_formats_ignore_the_encoding(tmp_path):
+    pd.DataFrame({"text": ["café"]}).to_parquet(tmp_path / "d.parquet")
+    table = read_table(tmp_path / "d.parquet", "cp1252")
+    assert table.rows == [{"text": "café"}] and table.encoding is None
+    assert "encoding" not in format_report(validate(table, ["text"], None))
+
+
+def test_damaged_utf16_is_a_clear_error(tmp_path):
+    path = write(tmp_path / "data.tsv", codecs.BOM_UTF16_LE + "a\tb\n".encode("utf-16-le")[:-1])
+    assert "damaged" in bad_input(path)
+
+
+def test_same_table_in_utf8_and_cp1252_has_the_same_snapshot_hash(tmp_path):
+    utf8 = read_table(write(tmp_path / "a.tsv", TEXT_ROWS.encode("utf-8")))
+    cp1252 = read_table(write(tmp_path / "b.tsv", TEXT_ROWS.encode("cp1252")), "cp1252")
+    utf16 = read_table(write(tmp_path / "c.tsv", TEXT_ROWS.encode("utf-16")))
+    assert len({utf8.encoding, cp1252.encoding, utf16.encoding}) == 3
+    hashes = {content_sha256(t, ["text"], "label") for t in (utf8, cp1252, utf16)}
+    assert len(hashes) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.text(alphabet=st.characters(
+    codec="cp1252", exclude_characters='",\r\n\x00', exclude_categories=("Cc", "Cs", "Zs")),
+    min_size=1, max_size=12), min_size=1, max_size=5))
+def test_any_cp1252_text_reads_back_as_written(tmp_path_factory, cells):
+    """Choosing cp1252 reads any cp1252 text back exactly; when the bytes are not UTF-8,
+    reading without a choice asks for one and suggests cp1252."""
+    data = ("text\n" + "".join(c + "\n" for c in cells)).encode("cp1252")
+    path = tmp_path_factory.mktemp("enc") / "data.csv"
+    path.write_bytes(data)
+    assert [row["text"] for row in read_table(path, "cp1252").rows] == cells
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        with pytest.raises(UnknownEncoding) as caught:
+            read_table(path)
+        assert caught.value.suggestion == "cp1252"
 
 
 def test_ragged_csv_row_names_the_line(tmp_path):

@@ -74,9 +74,9 @@ def window(make_window) -> MainWindow:
 
 
 @pytest.fixture
-def ctx(store: Store, qtbot) -> Iterator[AppContext]:
+def ctx(store: Store, settings: QSettings, qtbot) -> Iterator[AppContext]:
     """A context without a window, for testing a page or dialog on its own."""
-    context = AppContext(store)
+    context = AppContext(store, settings=settings)
     yield context
     context.tasks.shutdown()
     wait_idle(qtbot, context)

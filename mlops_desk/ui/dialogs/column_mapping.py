@@ -1,8 +1,10 @@
 """Import a dataset file: preview its first rows, map its columns, name the snapshot.
 
 The file is read in a task (``read_table`` imports pandas lazily and may take a while);
-a bad file shows ``BadInput``'s one-line explanation instead of a preview. The import itself
-also runs in a task with a progress bar, and the dialog closes only when it succeeded.
+a bad file shows ``BadInput``'s one-line explanation instead of a preview. A text file that
+is not UTF-8 (an Excel export in cp1252, say) leaves the Encoding box enabled with the
+encoding that fits marked as suggested; choosing one reads the preview again. The import
+itself also runs in a task with a progress bar, and the dialog closes only when it succeeded.
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from mlops_desk.core import datasets
-from mlops_desk.core.dataset_io import read_table
+from mlops_desk.core.dataset_io import UnknownEncoding, read_table
 from mlops_desk.core.errors import BadInput
-from mlops_desk.core.registry import check_name
+from mlops_desk.core.names import check_name
 from mlops_desk.core.store import Store
 from mlops_desk.ui.app_context import AppContext
-from mlops_desk.ui.loader import guarded
+from mlops_desk.ui.loader import LatestLoad, guarded
 from mlops_desk.ui.models.rows_table import DatasetRowsModel
 from mlops_desk.ui.widgets.status_line import StatusLine
 
@@ -47,6 +49,17 @@ EXPECTED_GUESSES = ("expected", "label", "labels", "answer", "target", "gold", "
                     "category", "sentiment", "output", "y")
 # Row identifiers tell a model nothing: they start unchecked (the user can still tick them).
 ID_COLUMNS = {"id", "_id", "idx", "index", "row_id", "uuid", "key"}
+TEXT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")  # the formats an encoding applies to
+AUTOMATIC = "Automatic (UTF-8, or the file's byte order mark)"
+# (codec, what it is) offered besides automatic detection; cp1252 first: Excel on Windows.
+ENCODINGS = (
+    ("cp1252", "Windows Western European (Excel)"),
+    ("latin-1", "ISO 8859-1; reads any byte"),
+    ("utf-8", "Unicode"),
+    ("cp1250", "Windows Central European"),
+    ("cp1251", "Windows Cyrillic"),
+    ("mac-roman", "classic Mac OS"),
+)
 
 
 @dataclass(frozen=True)
@@ -54,20 +67,33 @@ class FilePreview:
     columns: list[str]
     rows: list[tuple[int, dict[str, Any]]]
     n_rows: int
+    encoding: str | None = None
 
 
-def read_preview(path: Path) -> FilePreview:
+@dataclass(frozen=True)
+class EncodingNeeded:
+    """The file is not UTF-8: the user chooses; ``suggestion`` decodes it."""
+
+    message: str
+    suggestion: str
+
+
+def read_preview(path: Path, encoding: str | None = None) -> FilePreview | EncodingNeeded:
     """Read the whole file (that is how bad files are caught) and keep the first rows."""
-    table = read_table(path)
+    try:
+        table = read_table(path, encoding)
+    except UnknownEncoding as exc:
+        return EncodingNeeded(str(exc), exc.suggestion)
     return FilePreview(table.columns, list(enumerate(table.rows[:PREVIEW_ROWS])),
-                       len(table.rows))
+                       len(table.rows), table.encoding)
 
 
 def import_file(store: Store, path: Path, name: str, *, input_cols: list[str],
-                expected_col: str | None, on_progress, cancel) -> tuple[datasets.Dataset, bool]:
+                expected_col: str | None, encoding: str | None = None,
+                on_progress, cancel) -> tuple[datasets.Dataset, bool]:
     """``datasets.import_dataset`` as a task (it cannot be cancelled half-way: one transaction)."""
     return datasets.import_dataset(store, path, name, input_cols=input_cols,
-                                   expected_col=expected_col,
+                                   expected_col=expected_col, encoding=encoding,
                                    on_progress=lambda done, total: on_progress((done, total)))
 
 
@@ -89,6 +115,7 @@ class ColumnMappingDialog(QDialog):
         self.ctx, self.path = ctx, Path(path)
         self.preview: FilePreview | None = None
         self.checks: dict[str, QCheckBox] = {}
+        self._read_load = LatestLoad(ctx, self)
         self._read_task = None
         self._import_task = None
         self.setWindowTitle(f"Import {self.path.name}")
@@ -109,9 +136,17 @@ class ColumnMappingDialog(QDialog):
         self.expected = QComboBox()
         self.expected.setToolTip("The column with the right answer; runs score against it.")
         self.name = QLineEdit(default_name(self.path))
+        self.encoding = QComboBox()
+        self.encoding.addItem(AUTOMATIC, None)
+        for codec, what in ENCODINGS:
+            self.encoding.addItem(f"{codec} — {what}", codec)
+        self.encoding.setToolTip("How the file's bytes become text. Automatic reads UTF-8 "
+                                 "and files that start with a byte order mark.")
         form = QFormLayout()
+        form.addRow("Encoding", self.encoding)
         form.addRow("Expected column", self.expected)
         form.addRow("Dataset name", self.name)
+        form.setRowVisible(self.encoding, self.path.suffix.lower() in TEXT_SUFFIXES)
 
         self.progress = QProgressBar()
         self.progress.hide()
@@ -135,10 +170,8 @@ class ColumnMappingDialog(QDialog):
 
         self.expected.currentTextChanged.connect(self._expected_changed)
         self.name.textChanged.connect(self.validate)
-        self.status.set("info", "Reading the file…")
-        self._read_task = ctx.tasks.start(read_preview, self.path,
-                                          on_done=guarded(self, self._previewed),
-                                          on_error=guarded(self, self._unreadable))
+        self.encoding.currentIndexChanged.connect(self._read)
+        self._read()
 
     # -- preview -------------------------------------------------------------------
     @property
@@ -146,18 +179,67 @@ class ColumnMappingDialog(QDialog):
         """The file was read (or found bad): the form shows its final state."""
         return self._read_task is not None and not self._read_task.running
 
+    @property
+    def chosen_encoding(self) -> str | None:
+        """The encoding the user chose; None: detect (UTF-8 or a byte order mark)."""
+        return self.encoding.currentData()
+
+    def choose_encoding(self, codec: str | None) -> None:
+        self.encoding.setCurrentIndex(self.encoding.findData(codec))
+
+    def _read(self) -> None:
+        """(Re-)read the file with the chosen encoding; the newest read wins."""
+        self._clear_mapping()
+        self.file_label.setText(f"<b>{self.path.name}</b>  ·  reading…")
+        self.status.set("info", "Reading the file…")
+        self._read_task = self._read_load.start(read_preview, self.path, self.chosen_encoding,
+                                                on_done=self._previewed,
+                                                on_error=self._unreadable)
+
+    def _clear_mapping(self) -> None:
+        self.preview = None
+        self.import_button.setEnabled(False)
+        self.preview_model.reset([], [])
+        for box in self.checks.values():
+            self.inputs_grid.removeWidget(box)
+            box.deleteLater()
+        self.checks.clear()
+        self.expected.blockSignals(True)
+        self.expected.clear()
+        self.expected.blockSignals(False)
+
+    def _set_form_enabled(self, enabled: bool) -> None:
+        for widget in (self.preview_table, self.inputs_box, self.expected, self.name):
+            widget.setEnabled(enabled)
+
     def _unreadable(self, message: str) -> None:
         self.file_label.setText(f"<b>{self.path.name}</b>  ·  cannot be imported")
         self.status.set("error", message)
         self.import_button.setEnabled(False)
-        for widget in (self.preview_table, self.inputs_box, self.expected, self.name):
-            widget.setEnabled(False)
+        self._set_form_enabled(False)
 
-    def _previewed(self, preview: FilePreview) -> None:
+    def _needs_encoding(self, needed: EncodingNeeded) -> None:
+        """Not UTF-8: keep the Encoding box open, with the one that fits marked."""
+        self._unreadable(needed.message)
+        self.file_label.setText(f"<b>{self.path.name}</b>  ·  choose its encoding")
+        for i in range(1, self.encoding.count()):
+            codec = self.encoding.itemData(i)
+            text = self.encoding.itemText(i).removesuffix(" (suggested)")
+            self.encoding.setItemText(i, text + (" (suggested)" if codec == needed.suggestion
+                                                 else ""))
+        self.encoding.setFocus()
+
+    def _previewed(self, preview: FilePreview | EncodingNeeded) -> None:
+        if isinstance(preview, EncodingNeeded):
+            self._needs_encoding(preview)
+            return
+        self._set_form_enabled(True)
         self.preview = preview
         shown = min(len(preview.rows), preview.n_rows)
+        encoding = f"  ·  {preview.encoding}" if preview.encoding else ""
         self.file_label.setText(f"<b>{self.path.name}</b>  ·  {preview.n_rows:,} rows, "
-                                f"{len(preview.columns)} columns  ·  first {shown} shown")
+                                f"{len(preview.columns)} columns{encoding}  ·  "
+                                f"first {shown} shown")
         self.preview_model.reset(preview.columns, preview.rows)
         self.preview_table.resizeColumnsToContents()
         for column in range(len(preview.columns)):
@@ -200,7 +282,7 @@ class ColumnMappingDialog(QDialog):
         try:
             if not self.input_cols:
                 raise BadInput("choose at least one input column")
-            check_name(self.name.text().strip(), "dataset")
+            check_name(self.name.text(), "dataset")
         except BadInput as exc:
             self.status.set("error", str(exc))
             self.import_button.setEnabled(False)
@@ -220,8 +302,9 @@ class ColumnMappingDialog(QDialog):
         self.progress.show()
         self.status.set("info", "Importing: reading, validating and storing the snapshot…")
         self._import_task = self.ctx.tasks.start(
-            import_file, self.ctx.store, self.path, self.name.text().strip(),
+            import_file, self.ctx.store, self.path, self.name.text(),
             input_cols=self.input_cols, expected_col=self.expected_col,
+            encoding=self.chosen_encoding,
             on_progress=guarded(self, self._progressed), on_done=guarded(self, self._imported),
             on_error=guarded(self, self._failed))
 

@@ -146,7 +146,7 @@ class AddEnvironmentDialog(DeployTaskDialog):
         self.validate()
 
     def validate(self) -> bool:
-        name = self.name.text().strip()
+        name = self.name.text()
         try:
             registry.check_name(name, "environment")
         except BadInput as exc:
@@ -159,8 +159,7 @@ class AddEnvironmentDialog(DeployTaskDialog):
 
     def submit(self) -> None:
         if self.validate():
-            self.run(deploy.add_environment, self.ctx.store, self.model_name,
-                     self.name.text().strip())
+            self.run(deploy.add_environment, self.ctx.store, self.model_name, self.name.text())
 
     def done_with(self, env) -> None:
         self.ctx.status_message.emit(f"Environment {env.name} added to {env.model}.")

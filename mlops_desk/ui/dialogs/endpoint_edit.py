@@ -157,8 +157,13 @@ class EndpointDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
 
+        # Problems show once the user has typed in or left a field, or pressed the button:
+        # a form just opened is empty, not wrong.
+        self.touched = editing
         self.kind.currentTextChanged.connect(self._kind_changed)
         for edit in (self.name, self.base_url, self.target, self.key_text, self.env_var):
+            edit.textChanged.connect(self._touch)  # before validate, which reads it
+            edit.editingFinished.connect(self._touch)
             edit.textChanged.connect(self.validate)
         self.key_group.buttonToggled.connect(self._key_choice_changed)
         self.prices.itemChanged.connect(self.validate)
@@ -267,7 +272,7 @@ class EndpointDialog(QDialog):
 
     def build_spec(self) -> EndpointSpec:
         """The change to save; raises BadInput with what to fix."""
-        name = self.name.text().strip()
+        name = self.name.text()
         registry.check_name(name, "endpoint")
         kind = self.kind.currentText()
         fields: dict[str, Any] = {
@@ -305,12 +310,18 @@ class EndpointDialog(QDialog):
             raise BadInput("enter the API key to store in the keyring")
         return "keyring", key
 
+    def _touch(self, *_args) -> None:
+        if not self.touched:
+            self.touched = True
+            self.validate()
+
     def validate(self) -> bool:
         try:
             self.build_spec()
         except BadInput as exc:
-            self.status.set("error", str(exc))
-            self.save_button.setEnabled(False)
+            if self.touched:
+                self.status.set("error", str(exc))
+            self.save_button.setEnabled(not self.touched)  # pressing it shows the problem
             return False
         self.status.clear()
         self.save_button.setEnabled(True)
@@ -318,6 +329,7 @@ class EndpointDialog(QDialog):
 
     # -- saving --------------------------------------------------------------------
     def submit(self) -> None:
+        self.touched = True
         if not self.validate():
             return
         spec = self.build_spec()

@@ -48,7 +48,7 @@ class NewModelDialog(_TaskDialog):
 
     def validate(self) -> bool:
         try:
-            registry.check_name(self.name.text().strip(), "model")
+            registry.check_name(self.name.text(), "model")
             if self.labels.isEnabled():
                 registry.parse_labels(self.labels.text())
         except BadInput as exc:
@@ -64,7 +64,7 @@ class NewModelDialog(_TaskDialog):
         if not self.validate():
             return
         labels = registry.parse_labels(self.labels.text()) if self.labels.isEnabled() else []
-        self.run(registry.create_model, self.ctx.store, self.name.text().strip(),
+        self.run(registry.create_model, self.ctx.store, self.name.text(),
                  kind=self.kind.currentText(), labels=labels,
                  description=self.description.text().strip())
 

@@ -3,7 +3,8 @@
 Choices load in a task; "Start" records the run with ``runner.create_run`` in a task too,
 so a bad choice (a template column the dataset lacks, a bad scorer) is reported inside
 the dialog, which stays open. On success it emits ``run_created(run_id)`` and closes;
-the Runs page then executes the run.
+the Runs page then executes the run. The dialog remembers, per model, the last version,
+dataset and options a run was started with (in the window's settings), and the last model.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from mlops_desk.ui.loader import guarded
 from mlops_desk.ui.models.run_queries import RunChoices, create_run, load_run_choices
 
 DEFAULT_SCORER = "(version default)"
+SETTINGS_GROUP = "newRun"
 
 
 class StartRunDialog(QDialog):
@@ -93,9 +95,12 @@ class StartRunDialog(QDialog):
     # -- choices -----------------------------------------------------------------------
     def _choices(self, choices: RunChoices) -> None:
         self.choices = choices
-        self.model_box.addItems(sorted(choices.versions))
-        for name, n_rows in choices.datasets:
+        for name, n_rows in choices.datasets:  # before the models: a model picks its dataset
             self.dataset_box.addItem(f"{name} ({n_rows:,} rows)", name)
+        self.model_box.addItems(sorted(choices.versions))
+        last_model = self.ctx.settings.value(f"{SETTINGS_GROUP}/lastModel", "", type=str)
+        if not self._wanted_version and last_model in choices.versions:
+            self.model_box.setCurrentText(last_model)
         if self._wanted_version and ":" in self._wanted_version:
             model, _, number = self._wanted_version.rpartition(":")
             self.model_box.setCurrentText(model)
@@ -124,6 +129,39 @@ class StartRunDialog(QDialog):
             note = f" — {v.note}" if v.note else ""
             archived = " (archived)" if v.archived else ""
             self.version_box.addItem(f"{v.number}{note}{archived}", v.number)
+        self._recall(model)
+
+    # -- remembered choices --------------------------------------------------------------
+    def _key(self, model: str, name: str) -> str:
+        return f"{SETTINGS_GROUP}/models/{model}/{name}"
+
+    def _recall(self, model: str) -> None:
+        """The version, dataset and options of the last run started for ``model``."""
+        settings = self.ctx.settings
+        if not settings.contains(self._key(model, "dataset")):
+            return
+        for box, key in ((self.version_box, "version"), (self.dataset_box, "dataset")):
+            value = settings.value(self._key(model, key), None,
+                                   type=int if key == "version" else str)
+            index = box.findData(value)
+            if index >= 0:
+                box.setCurrentIndex(index)
+        self.concurrency.setValue(settings.value(self._key(model, "concurrency"), 0, type=int))
+        self.use_cache.setChecked(settings.value(self._key(model, "useCache"), True, type=bool))
+        self.limit.setValue(settings.value(self._key(model, "limit"), 0, type=int))
+        self.scorer.setCurrentText(
+            settings.value(self._key(model, "scorer"), DEFAULT_SCORER, type=str))
+
+    def _remember(self) -> None:
+        settings, model = self.ctx.settings, self.model_box.currentText()
+        settings.setValue(f"{SETTINGS_GROUP}/lastModel", model)
+        for key, value in (("version", self.version_box.currentData()),
+                           ("dataset", self.dataset_box.currentData()),
+                           ("concurrency", self.concurrency.value()),
+                           ("useCache", self.use_cache.isChecked()),
+                           ("limit", self.limit.value()),
+                           ("scorer", self.scorer.currentText())):
+            settings.setValue(self._key(model, key), value)
 
     def _show_default_concurrency(self) -> None:
         version = self._version_choice()
@@ -164,6 +202,7 @@ class StartRunDialog(QDialog):
 
     def _created(self, run_id: int) -> None:
         self._creating = False
+        self._remember()
         self.run_created.emit(run_id)
         self.accept()
 

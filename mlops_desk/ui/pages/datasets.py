@@ -35,6 +35,7 @@ from mlops_desk.ui.widgets.item_list import FilterableList
 from mlops_desk.ui.widgets.validation_report import report_html
 
 FILE_FILTER = (f"Datasets ({' '.join('*' + s for s in SUPPORTED)});;All files (*)")
+NOTICE_MS = 8_000  # how long the "Imported …" notice stays; the report keeps the details
 
 
 def load_rows(store: Store, dataset_id: int, start: int,
@@ -142,11 +143,11 @@ class DatasetsPage(Page):
             note = f"; {warnings} warning(s), see the report" if warnings else ""
             self.banner.show_message(
                 f"Imported {dataset.name}: {dataset.n_rows:,} rows{note}.",
-                "warning" if warnings else "ok")
+                "warning" if warnings else "ok", hide_after_ms=NOTICE_MS)
         else:
             self.banner.show_message(
                 f"This content is already imported as {dataset.name} (same SHA-256); "
-                "snapshots are stored once.", "info")
+                "snapshots are stored once.", "info", hide_after_ms=NOTICE_MS)
         self.ctx.status_message.emit(f"Dataset {dataset.name} ready.")
         self._select_after_load = dataset.name
         self._stale.mark()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -36,17 +36,32 @@ class Banner(QFrame):
         self._close.setVisible(closable)
         layout.addWidget(self._close, 0, Qt.AlignmentFlag.AlignTop)
         self.kind = "info"
+        # Hides a passing notice ("Imported …") by itself; a new message restarts or stops it.
+        self._hide_timer = QTimer(self)
+        self._hide_timer.setSingleShot(True)
+        self._hide_timer.timeout.connect(self.dismiss)
         self.hide()
 
     @property
     def text(self) -> str:
         return self._text.text()
 
-    def show_message(self, text: str, kind: str = "info") -> None:
+    def show_message(self, text: str, kind: str = "info", *,
+                     hide_after_ms: int | None = None) -> None:
+        """Show ``text``; with ``hide_after_ms`` it goes away by itself after that long."""
         self.kind = kind
         self._icon.setPixmap(theme.status_icon(kind).pixmap(18, 18))
         self._text.setText(text)
+        if hide_after_ms is None:
+            self._hide_timer.stop()
+        else:
+            self._hide_timer.start(hide_after_ms)
         self.show()
+
+    @property
+    def hiding(self) -> bool:
+        """True while the banner is due to hide by itself."""
+        return self._hide_timer.isActive()
 
     def add_qaction(self, action: QAction) -> QToolButton:
         """A button mirroring ``action`` (its text and enabled state follow the action)."""
@@ -57,5 +72,6 @@ class Banner(QFrame):
         return button
 
     def dismiss(self) -> None:
+        self._hide_timer.stop()
         self.hide()
         self.closed.emit()

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from mlops_desk.ui.widgets import chart_style
+from mlops_desk.ui.widgets.chart_axes import CountAxis
 
 BINS = 40
 
@@ -29,7 +30,8 @@ def histogram(latencies: list[float], bins: int = BINS) -> tuple[np.ndarray, np.
 class LatencyHistogram(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.plot_widget = pg.PlotWidget(background=chart_style.background())
+        self.plot_widget = pg.PlotWidget(background=chart_style.background(),
+                                         axisItems={"left": CountAxis("left")})
         plot = self.plot_widget.getPlotItem()
         chart_style.style_plot(plot)
         plot.setLabel("bottom", "latency (ms)")
@@ -66,4 +68,6 @@ class LatencyHistogram(QWidget):
                 line.setValue(value)
                 line.label.setFormat(f"{name} {value:,.0f} ms" if value >= 10
                                      else f"{name} {value:.1f} ms")
-        self.plot_widget.getPlotItem().enableAutoRange()
+        plot = self.plot_widget.getPlotItem()
+        plot.enableAutoRange()
+        chart_style.set_empty(plot, not latencies, "No answered rows to time", x_too=True)

@@ -1,7 +1,8 @@
 """pyqtgraph colours that follow the Qt palette, and the series colour cycle.
 
 pyqtgraph draws white on black by default; charts here take the window's base and text
-colours instead, so they sit in the page on light and dark themes alike.
+colours instead, so they sit in the page on light and dark themes alike. pyqtgraph is
+imported inside the helpers: the QPainter-drawn charts use the colours without it.
 """
 
 from __future__ import annotations
@@ -35,11 +36,66 @@ def faded(color: QColor, alpha: float) -> QColor:
     return result
 
 
-def style_plot(plot) -> None:
-    """Axis lines and tick labels in the palette's text colour (a ``PlotItem``)."""
+def style_plot(plot, *, non_negative: bool = True) -> None:
+    """Axis lines and tick labels in the palette's text colour (a ``PlotItem``).
+
+    ``non_negative``: the values are counts, rates, times or money, so the y axis never goes
+    below zero (auto-range padding around an all-zero series would show -0.4 %).
+    """
+    drop_unusable_exporters()
     text = foreground()
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setPen(faded(text, 0.55))
         axis.setTextPen(text)
     plot.showGrid(x=True, y=True, alpha=0.15)
+    if non_negative:
+        plot.setLimits(yMin=0)
+
+
+def drop_unusable_exporters() -> None:
+    """Take "Matplotlib Window" out of the right-click Export dialog of every chart.
+
+    pyqtgraph always offers it, and it fails: matplotlib is not a dependency. The list is
+    pyqtgraph's global registry, so removing it once covers every plot.
+    """
+    from pyqtgraph.exporters import Exporter
+    from pyqtgraph.exporters.Matplotlib import MatplotlibExporter
+
+    if MatplotlibExporter in Exporter.Exporters:
+        Exporter.Exporters.remove(MatplotlibExporter)
+
+
+def set_empty(plot, empty: bool, text: str = "No data", *, x_too: bool = False) -> None:
+    """An empty plot says so in its middle and hides its y numbers (and x's, with ``x_too``:
+    a time axis still means something), rather than the meaningless 0.2-0.8 of an empty
+    auto-range. Call it after ``plot.clear()``."""
+    import pyqtgraph as pg
+
+    note = getattr(plot, "empty_note", None)
+    if note is None:
+        note = pg.TextItem(anchor=(0.5, 0.5), color=faded(foreground(), 0.6))
+        plot.empty_note = note
+        view = plot.getViewBox()
+        view.sigRangeChanged.connect(lambda *_: _center(note, view))
+    note.setText(text)
+    if note not in plot.items:  # plot.clear() took it out
+        plot.addItem(note, ignoreBounds=True)
+    note.setVisible(empty)
+    for name in ("left", "bottom") if x_too else ("left",):
+        axis = plot.getAxis(name)
+        if axis.style["showValues"] == empty:  # restyling re-lays the axis out: only on change
+            axis.setStyle(showValues=not empty)
+    if empty:
+        plot.setYRange(0, 1, padding=0)
+    _center(note, plot.getViewBox())
+
+
+def is_empty(plot) -> bool:
+    note = getattr(plot, "empty_note", None)
+    return note is not None and note.isVisible()
+
+
+def _center(note, view) -> None:
+    (x0, x1), (y0, y1) = view.viewRange()
+    note.setPos((x0 + x1) / 2, (y0 + y1) / 2)

@@ -169,6 +169,9 @@ class TimeSeriesChart(QWidget):
         if self._x_range is not None:
             plot.setXRange(*self._x_range, padding=0.02)
         plot.enableAutoRange(axis="y")
+        drawn = any(isinstance(item, pg.PlotDataItem) for item in plot.listDataItems())
+        chart_style.set_empty(plot, not drawn, "No runs to show" if not self._arrays
+                              else "No values for these runs")
 
     @staticmethod
     def _arrays_of(series: Series) -> tuple[Series, np.ndarray, dict[str, np.ndarray]]:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from mlops_desk.ui.models.monitor_data import MonitorData, VersionSeries
 from mlops_desk.ui.widgets import chart_style
+from mlops_desk.ui.widgets.chart_axes import CountAxis
 
 PANELS = (
     ("per_minute", "Requests per minute"),
@@ -35,8 +36,10 @@ class TrafficChart(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         text = chart_style.foreground()
         for row, (key, title) in enumerate(PANELS):
-            plot = self.graphics.addPlot(row=row, col=0,
-                                         axisItems={"bottom": pg.DateAxisItem("bottom")})
+            axes = {"bottom": pg.DateAxisItem("bottom")}
+            if key == "per_minute":
+                axes["left"] = CountAxis("left")
+            plot = self.graphics.addPlot(row=row, col=0, axisItems=axes)
             chart_style.style_plot(plot)
             plot.setTitle(title, color=text.name(), size="9pt", justify="left")
             plot.setClipToView(True)
@@ -68,9 +71,11 @@ class TrafficChart(QWidget):
             or "No gateway requests in this window.")
         first = self.plots[PANELS[0][0]]
         first.setXRange(data.since, data.until, padding=0.01)
-        for plot in self.plots.values():
+        for key, plot in self.plots.items():
             plot.enableAutoRange(axis="y")
             plot.setAutoVisible(y=True)  # y fits what is in view after a pan or zoom
+            chart_style.set_empty(plot, self.item_count(key) == 0,
+                                  "No requests in this window")
 
     def _add_series(self, s: VersionSeries, color) -> None:
         x = np.asarray(s.x, dtype=float)

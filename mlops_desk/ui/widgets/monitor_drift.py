@@ -72,6 +72,9 @@ class DriftPanel(QWidget):
         figures.addRow("Output labels", self.labels_line)
         figures.addRow("Input length", self.length_line)
         figures.addRow("Samples", self.samples_line)
+        self.rule_line = QLabel()  # why a tiny p can sit next to "No drift"
+        self.rule_line.setObjectName("hint")
+        self.rule_line.setWordWrap(True)
         self.counts = DriftLabelsModel(self)
         self.table = QTableView()
         self.table.setModel(self.counts)
@@ -87,6 +90,7 @@ class DriftPanel(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.verdict)
         layout.addLayout(figures)
+        layout.addWidget(self.rule_line)
         layout.addWidget(self.table)
         layout.addStretch(1)
 
@@ -98,6 +102,7 @@ class DriftPanel(QWidget):
         self.report = report
         t = thresholds
         self.verdict.set(_KIND.get(report.status, "info"), verdict_text(report))
+        self.rule_line.setText(t.rule())
         if report.psi is not None:
             self.labels_line.setText(
                 f"PSI {report.psi:.3f} (alarm ≥ {t.psi_min:g}) · χ² {report.chi2:.2f}, "

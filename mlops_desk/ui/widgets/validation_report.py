@@ -37,6 +37,8 @@ def report_html(dataset: Dataset) -> str:
         _row("Inputs", html.escape(", ".join(dataset.input_cols))),
         _row("Expected", html.escape(expected)),
         _row("Source", html.escape(dataset.source_name)),
+        # Reports from before encodings were recorded (and XLSX, Parquet) have none.
+        _row("Encoding", html.escape(report["encoding"])) if report.get("encoding") else "",
         _row("Imported", f"{fmt.timestamp(dataset.created_at)} by "
                          f"{html.escape(dataset.created_by)}"),
         _row("SHA-256", f"<code>{dataset.sha256[:16]}…</code>"),
