@@ -113,7 +113,9 @@ def format_value(unit: str, value: Any, *, signed: bool = False) -> str:
     if unit == "rows/s":
         return f"{sign}{number:,.1f} rows/s"
     if unit == "usd":
-        return f"{sign}${number:,.4f}" if abs(number) < 100 else f"{sign}${number:,.2f}"
+        sign = "-" if number < 0 else sign
+        money = abs(number)
+        return f"{sign}${money:,.4f}" if money < 100 else f"{sign}${money:,.2f}"
     if unit == "tokens" or float(number).is_integer():
         return f"{sign}{number:,.0f}"
     return f"{sign}{number:,.4g}"

@@ -3,8 +3,8 @@
 A report is a plain, JSON-serialisable dict built from what is stored (never by re-running
 anything), so every format renders the same facts and any past run can be exported again.
 ``clean`` runs once over the finished dict: every string loses API keys this process knows
-(``secrets.redact``) and URL credentials (``user:password@`` and query strings), wherever it
-came from (a config, an audit detail, a model's answer).
+(``secrets.redact``) and URL credentials (``user:password@`` and key-like query parameters),
+wherever it came from (a config, an audit detail, a model's answer).
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ KINDS = ("run", "compare", "model", "audit")
 # Long free text (inputs, answers) is cut in reports: the per-row files hold it whole.
 TEXT_LIMIT = 500
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
-_URL_QUERY = re.compile(r"(?i)\b(https?://[^\s?#\"'<>]+)\?[^\s#\"'<>]*")
+# Query parameters where providers put keys (``?key=``, ``&api_key=``, ``?token=``...).
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&](?:api[_-]?key|key|token|access[_-]?token|secret|password|sig|signature)=)"
+    r"[^&#\s\"'<>]+")
 
 
 def audit_head(store: Store) -> dict[str, Any]:
@@ -44,9 +47,9 @@ def header(store: Store, kind: str, title: str, subject: str) -> dict[str, Any]:
 
 
 def scrub_text(text: str) -> str:
-    """No key and no URL credential: ``https://u:p@h/v1?key=x`` -> ``https://***@h/v1``."""
+    """No key and no URL credential: ``https://u:p@h/v1?key=x`` -> ``https://***@h/v1?key=***``."""
     text = _URL_CREDENTIALS.sub(r"\1***@", text)
-    return redact(_URL_QUERY.sub(r"\1", text))
+    return redact(_SECRET_PARAM.sub(r"\1***", text))
 
 
 def clean(value: Any) -> Any:

@@ -51,7 +51,7 @@ def render_markdown(report: dict[str, Any]) -> str:
               f"audit head event {report['audit_head']['event_id']} "
               f"`{report['audit_head']['hash'] or 'empty log'}`. Check a copy with "
               "`mlops-desk report verify FILE`._\n")
-    text = "\n".join(head)
+    text = "\n".join(head) + "\n"
     budget = MAX_CHARS - len(text) - len(footer) - 200
     for i, section in enumerate(sections):
         if len(section) + 2 > budget:
@@ -92,7 +92,8 @@ def _run_sections(r: dict[str, Any]) -> list[str]:
     v, d = r["version"], r["dataset"]
     what = table(["", ""], [
         ["Version", f"{escape(v['ref'])} (`{v['fingerprint'][:12]}`)"],
-        ["Endpoint", f"{escape(v['endpoint']['name'])} {escape(v['endpoint']['base_url'])}"],
+        ["Endpoint", f"{escape(v['endpoint']['name'])} "
+                     f"{escape(v['endpoint']['base_url'] or v['endpoint']['target'])}"],
         ["Model id", escape(v["model_id"])],
         ["Dataset", f"{escape(d['name'])}, {d['n_rows']} rows, sha256 `{d['sha256'][:12]}`"],
         ["Concurrency", escape(r["run"]["settings"].get("concurrency"))],

@@ -81,14 +81,16 @@ def histogram(edges: list[float], counts: list[int], marks: dict[str, float | No
         body.append(f"<rect x='{_num(left + i * bar_w)}' y='{_num(top + plot_h - h)}' "
                     f"width='{_num(max(bar_w - 1, 1))}' height='{_num(h)}' fill='{BLUE}' "
                     "fill-opacity='0.75'/>")
-    for name, value in marks.items():
+    for n, (name, value) in enumerate(marks.items()):
         if value is None or not low <= value <= high:
             continue
         x = left + plot_w * (value - low) / span
         body.append(f"<line x1='{_num(x)}' y1='{top}' x2='{_num(x)}' y2='{top + plot_h}' "
                     f"stroke='{TEXT}' stroke-dasharray='4 3'/>")
-        body.append(f"<text x='{_num(x + 3)}' y='{top + 12}' {FONT} fill='{TEXT}'>"
-                    f"{escape(name)} {_tick(value)}</text>")
+        # Near the right edge the label goes on the line's left, so it stays inside.
+        anchor, dx = ("end", -3) if x > left + plot_w * 0.7 else ("start", 3)
+        body.append(f"<text x='{_num(x + dx)}' y='{top + 12 + 13 * n}' {FONT} fill='{TEXT}' "
+                    f"text-anchor='{anchor}'>{escape(name)} {_tick(value)}</text>")
     for value in (low, low + span / 2, high):
         x = left + plot_w * (value - low) / span
         body.append(f"<text x='{_num(x)}' y='{height - 20}' {FONT} fill='{TEXT}' "
