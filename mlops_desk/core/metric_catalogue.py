@@ -102,6 +102,8 @@ def format_value(unit: str, value: Any, *, signed: bool = False) -> str:
     if number is None:
         return "-"
     sign = "+" if signed and number > 0 else ""
+    if abs(number) >= 1e12:  # nonsense from a bad input: still one short line
+        return f"{sign}{number:.4g}"
     if unit == "share":
         return f"{sign}{number * 100:.1f} pts" if signed else f"{number:.1%}"
     if unit == "ratio":
