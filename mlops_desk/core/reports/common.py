@@ -21,7 +21,8 @@ SCHEMA_VERSION = 1
 KINDS = ("run", "compare", "model", "audit")
 # Long free text (inputs, answers) is cut in reports: the per-row files hold it whole.
 TEXT_LIMIT = 500
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+# Starts with a literal, so the regex engine skims long texts for "://" quickly.
+_URL_CREDENTIALS = re.compile(r"://[^/\s@]+@")
 # Query parameters where providers put keys (``?key=``, ``&api_key=``, ``?token=``...).
 _SECRET_PARAM = re.compile(
     r"(?i)([?&](?:api[_-]?key|key|token|access[_-]?token|secret|password|sig|signature)=)"
@@ -48,7 +49,7 @@ def header(store: Store, kind: str, title: str, subject: str) -> dict[str, Any]:
 
 def scrub_text(text: str) -> str:
     """No key and no URL credential: ``https://u:p@h/v1?key=x`` -> ``https://***@h/v1?key=***``."""
-    text = _URL_CREDENTIALS.sub(r"\1***@", text)
+    text = _URL_CREDENTIALS.sub("://***@", text)
     return redact(_SECRET_PARAM.sub(r"\1***", text))
 
 
