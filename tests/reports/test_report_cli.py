@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -34,8 +35,6 @@ def test_every_kind_exports_in_each_of_its_formats_and_is_audited(
             written.append((kind, fmt, path))
     events = export_events(reported)
     assert [(e["kind"], e["format"]) for e in events] == [(k, f) for k, f, _ in written]
-    import hashlib
-
     for event, (_, _, path) in zip(events, written, strict=True):
         assert event["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert event["file"] == path.name and event["bytes"] == path.stat().st_size
@@ -115,3 +114,20 @@ def test_audit_range_selects_events_and_verify_result_is_reported(
     full = json.loads(path.read_text())
     assert full["n_events"] == full["verify"]["n_events"] == len(full["events"]) > 10
     assert [e["id"] for e in full["events"]] == list(range(1, full["n_events"] + 1))
+
+
+def test_an_export_record_forged_in_the_audit_log_is_not_trusted(
+        reported: Reported, cli: Cli, tmp_path: Path, db_path: Path) -> None:
+    from tests.core.test_audit import tamper
+
+    path = tmp_path / "run.md"
+    cli.ok("report", "run", "1", "-o", str(path))
+    path.write_text(path.read_text().replace("40.0%", "99.0%"))
+    forged = hashlib.sha256(path.read_bytes()).hexdigest()
+    # The attacker also rewrites the export event so that it names the edited file.
+    tamper(db_path, "UPDATE audit SET details = json_set(details, '$.sha256', ?) "
+                    "WHERE action = 'report.exported'", params=[forged])
+    result = cli("report", "verify", str(path))
+    assert result.code == 1 and len(result.err_lines) == 1
+    assert "matches export event" in result.err and "audit log is broken at event" in result.err
+    assert "cannot be trusted" in result.err
