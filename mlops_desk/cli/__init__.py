@@ -28,6 +28,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def build_parser() -> ArgumentParser:
     from mlops_desk.cli import commands_demo, commands_deploy, commands_registry, commands_runs
+    from mlops_desk.cli import commands_report as report_commands
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", type=Path, default=argparse.SUPPRESS,
@@ -46,6 +47,7 @@ def build_parser() -> ArgumentParser:
     commands_runs.register(sub, common)
     commands_deploy.register(sub, common)
     commands_demo.register(sub, common)
+    report_commands.register(sub, common)
     return parser
 
 
