@@ -132,6 +132,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     headers_done = False
     _header_bytes = 0
+    _completed = False  # a request ended during the current data_received
     _lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -143,10 +144,12 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        in_headers, self._completed = not self.headers_done, False
         super().data_received(data)
-        # Counted after parsing: bytes of a chunk that completed the headers are (mostly)
-        # body, which has its own limit.
-        if not self.headers_done and not self.transport.is_closing():
+        # Only a chunk that was all headers counts (one that ended the headers or a whole
+        # request is mostly body, which has its own limit).
+        if (in_headers and not self.headers_done and not self._completed
+                and not self.transport.is_closing()):
             self._header_bytes += len(data)
             if self._header_bytes > self.guard.limits.max_header_bytes:
                 self.reject(431, "Request Header Fields Too Large", "The request headers are "
@@ -166,6 +169,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self.headers_done, self._header_bytes = False, 0  # what follows is the next request
+        self._completed = True
         self.guard.request_received(self)
         super().on_message_complete()
         if self._lingering:
@@ -174,6 +178,13 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self.guard.response_sent(self)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes that are not HTTP/1.1, in OpenAI's format."""
+        if not self.transport.is_closing():
+            self.transport.write(raw_error(400, "Bad Request", "The request is not valid "
+                                           "HTTP/1.1.", "invalid_http"))
+            self.transport.close()
 
     # -- for the guard ---------------------------------------------------------
 
