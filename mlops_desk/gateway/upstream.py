@@ -101,7 +101,7 @@ class Upstream:
             data = json.loads(content)
             outcome.text_parts.append(data["choices"][0]["message"].get("content") or "")
             outcome.take_usage(data.get("usage"))
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
             raise _malformed(target, "chat completion") from None
         return content
 
@@ -290,15 +290,13 @@ def _relayed_event(target: Target, event: bytes, outcome: Outcome,
         return _error_event(outcome, _malformed(target, "stream event"))
     if not isinstance(obj, dict):
         return event + b"\n\n"
-    if isinstance(obj.get("error"), dict):
-        reason = str(obj["error"].get("message", "error"))
-        err = upstream_failure(
-            f"The upstream of '{target.served_as}' failed mid-stream: {reason}",
-            detail=f"endpoint {target.endpoint.name} failed mid-stream: {reason}")
-        outcome.fail(err)
-        return b"data: " + json.dumps({"error": {**obj["error"], "message": err.message}}
-                                      ).encode() + b"\n\n"
-    choices = obj.get("choices") or []
+    if isinstance(error := obj.get("error"), dict):
+        reason = str(error.get("message", "error"))[:1000]
+        code = error.get("code") if isinstance(error.get("code"), str) else None
+        return _error_event(outcome, upstream_failure(
+            f"The upstream of '{target.served_as}' failed mid-stream: {reason}", code,
+            detail=f"endpoint {target.endpoint.name} failed mid-stream: {reason}"))
+    choices = obj.get("choices") if isinstance(obj.get("choices"), list) else []
     for choice in choices:
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if isinstance(delta, dict) and isinstance(delta.get("content"), str):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -180,6 +179,8 @@ def test_half_sent_requests_at_the_file_limit_do_not_starve_real_clients(
     env.pop("MLOPS_DESK_GATEWAY_TOKEN", None)
 
     def small_fd_limit() -> None:
+        import resource  # POSIX only
+
         resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
 
     with subprocess.Popen(
