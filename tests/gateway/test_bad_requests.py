@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import pytest
@@ -130,12 +131,16 @@ CONTENT = st.none() | st.text(max_size=40) | st.lists(
     st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=20)}), max_size=2)
 MESSAGE = st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant"])},
                                 optional={"content": CONTENT})
-BODIES = st.fixed_dictionaries({}, optional={
-    "model": NAMES | JSON,
-    "messages": st.lists(MESSAGE, min_size=1, max_size=3) | JSON,
-    "stream": st.booleans() | JSON,
-    "stream_options": st.fixed_dictionaries({}, optional={"include_usage": JSON}) | JSON,
-    "temperature": JSON, "max_tokens": JSON, "user": JSON,
+STREAM_OPTIONS = st.fixed_dictionaries({}, optional={"include_usage": JSON}) | JSON
+# Routable bodies, with anything in the other fields: the expected answer is known.
+ROUTABLE = st.fixed_dictionaries(
+    {"model": st.sampled_from(["triage", "triage@staging", "triage:3"]),
+     "messages": st.lists(MESSAGE, min_size=1, max_size=3)},
+    optional={"stream": st.booleans(), "stream_options": STREAM_OPTIONS, "temperature": JSON,
+              "max_tokens": JSON, "user": JSON, "tools": JSON})
+WILD = st.fixed_dictionaries({}, optional={
+    "model": NAMES | JSON, "messages": st.lists(MESSAGE, min_size=1, max_size=3) | JSON,
+    "stream": st.booleans() | JSON, "stream_options": STREAM_OPTIONS, "temperature": JSON,
 }) | JSON
 
 
@@ -145,6 +150,14 @@ def deep(depth: int, arrays: bool) -> object:
     for _ in range(depth):
         value = [value] if arrays else {"k": value}
     return value
+
+
+def non_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, list) and any(non_finite(v) for v in value)
 
 
 @pytest.fixture
@@ -171,18 +184,32 @@ def test_fuzzed_bodies_get_an_answer_in_format(in_process,
 
     @settings(max_examples=120, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow])
-    @given(body=BODIES, depth=st.integers(0, 2 * MAX_JSON_DEPTH), arrays=st.booleans())
-    def fuzz(body, depth: int, arrays: bool) -> None:
-        too_deep = isinstance(body, dict) and 1 + depth > MAX_JSON_DEPTH
-        if isinstance(body, dict):
-            body["metadata"] = deep(depth, arrays)
-        reply = gateway.post(json.dumps(body, allow_nan=True).encode())
+    @given(body=ROUTABLE, wild=WILD, use_wild=st.booleans())
+    def fuzz(body: dict, wild, use_wild: bool) -> None:
+        reply = gateway.post(json.dumps(wild if use_wild else body, allow_nan=True).encode())
         check(reply, fake)
-        if too_deep:  # (or not JSON at all, when it holds NaN)
-            assert reply.status == 400
+        if not use_wild:  # a routable body: served unless one of its values is not JSON
+            options = body.get("stream_options")
+            refused = non_finite(body) or not (options is None or isinstance(options, dict))
+            assert reply.status == (400 if refused else 200), reply.body[:300]
 
     fuzz()
     assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+
+
+def test_fuzzed_nesting_is_bounded(in_process) -> None:
+    gateway, fake = in_process
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(depth=st.integers(0, 3 * MAX_JSON_DEPTH), arrays=st.booleans())
+    def fuzz(depth: int, arrays: bool) -> None:
+        reply = gateway.post(json.dumps(chat("triage", metadata=deep(depth, arrays))).encode())
+        check(reply, fake)
+        assert reply.status == (400 if 1 + depth > MAX_JSON_DEPTH else 200)
+
+    fuzz()
+    for depth in (MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH):  # the edge, whatever was drawn
+        fuzz.hypothesis.inner_test(depth, True)
 
 
 def test_fuzzed_model_names_get_an_answer_in_format(in_process,
@@ -204,8 +231,9 @@ def test_fuzzed_model_names_get_an_answer_in_format(in_process,
 
 
 @settings(max_examples=200, deadline=None, database=None)
-@given(raw=st.binary(max_size=200) | st.text(alphabet='{}[]",:0123456789.eE-+ntrufalsNI\\u',
-                                              max_size=200).map(str.encode))
+@given(raw=st.binary(max_size=200)
+       | st.tuples(ROUTABLE, st.integers(0, 2 * MAX_JSON_DEPTH)).map(
+           lambda b: json.dumps({**b[0], "x": deep(b[1], True)}, allow_nan=True).encode()))
 def test_fuzzed_bytes_never_break_the_parser(raw: bytes) -> None:
     from mlops_desk.gateway.compose import parse_chat_request
     from mlops_desk.gateway.errors import GatewayError
@@ -214,5 +242,6 @@ def test_fuzzed_bytes_never_break_the_parser(raw: bytes) -> None:
         body = parse_chat_request(raw)
     except GatewayError as err:
         assert err.status == 400
-    else:
-        json.dumps(body, allow_nan=False)  # whatever passes can be sent upstream as JSON
+    else:  # whatever passes can be sent upstream as JSON
+        json.dumps(body, allow_nan=False)
+        assert not non_finite(body)
