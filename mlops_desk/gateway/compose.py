@@ -25,7 +25,7 @@ MAX_JSON_DEPTH = 64
 def load_json(raw: bytes) -> Any:
     """Parse a client's JSON safely: bounded nesting, finite numbers only, or a 400."""
     try:
-        body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+        body = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except RecursionError:
         raise _too_deep() from None
     except (ValueError, UnicodeDecodeError):  # also NaN/Infinity and >4300-digit integers
@@ -45,6 +45,10 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):  # 1e999: upstream JSON has no infinity
         raise ValueError(f"{text} is out of range")
     return value
+
+
+# One decoder, built once (json.loads with hooks would build one per request).
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
 
 
 def _too_deep() -> Exception:
