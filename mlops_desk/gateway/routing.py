@@ -12,14 +12,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_desk.core import secrets
-from mlops_desk.core.errors import MlopsError, NotFound
+from mlops_desk.core.errors import BadInput, MlopsError, NotFound
 from mlops_desk.core.inference import request_params
-from mlops_desk.core.registry import Endpoint, Version, get_endpoint, get_model, get_version
+from mlops_desk.core.registry import (
+    Endpoint,
+    Version,
+    check_name,
+    get_endpoint,
+    get_model,
+    get_version,
+)
 from mlops_desk.core.store import Store
-from mlops_desk.gateway.errors import not_found, upstream_failure
+from mlops_desk.gateway.errors import bad_request, not_found, shown, upstream_failure
 
 DEFAULT_ENVIRONMENT = "production"
 KEY_TTL_S = 60.0  # re-read keys now and then: a key changed in the keyring is picked up
+MAX_VERSION = 2**63 - 1  # SQLite's INTEGER range: a larger number cannot name a version
 
 
 @dataclass(frozen=True)
@@ -43,14 +51,39 @@ class Target:
 
 
 def parse_name(name: str) -> tuple[str, str | None, int | None]:
-    """``NAME`` / ``NAME@ENV`` / ``NAME:N`` -> (model, environment, pinned version)."""
+    """``NAME`` / ``NAME@ENV`` / ``NAME:N`` -> (model, environment, pinned version).
+
+    Model and environment names never hold ':' or '@' (the registry refuses them), so a ':'
+    always introduces a version number, which must be plain ASCII digits within SQLite's
+    range; anything else there is a malformed name (400), not an unknown one (404).
+    """
     model, sep, number = name.rpartition(":")
-    if sep and model and number.isdigit():
-        return model, None, int(number)
+    if sep:
+        return model, None, _version_number(name, number)
     model, sep, env = name.partition("@")
     if sep:
         return model, env, None
     return name, DEFAULT_ENVIRONMENT, None
+
+
+def _version_number(name: str, text: str) -> int:
+    # str.isdigit() alone accepts '²' and other digits int() refuses or reads differently.
+    if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= len(str(MAX_VERSION)):
+        number = int(text)
+        if 1 <= number <= MAX_VERSION:
+            return number
+    raise bad_request(f"'{shown(name)}' is not a valid model name: the version after ':' must "
+                      f"be a whole number from 1 to {MAX_VERSION}.", "model")
+
+
+def _check_names(name: str, model: str, env: str | None) -> None:
+    """A name the registry could never hold does not exist; no need to ask the database."""
+    try:
+        check_name(model, "model")
+        if env is not None:
+            check_name(env, "environment")
+    except BadInput:
+        raise not_found(f"The model '{shown(name)}' does not exist.") from None
 
 
 class Router:
@@ -89,6 +122,7 @@ class Router:
 
     def _load(self, name: str) -> Target:
         model_name, env, number = parse_name(name)
+        _check_names(name, model_name, env)
         try:
             model = get_model(self._store, model_name)
         except NotFound:
@@ -107,7 +141,7 @@ class Router:
         if isinstance(allowed, str):
             allowed = [allowed]
         return Target(model.id, model.name, tuple(model.labels), env, version, endpoint, params,
-                      frozenset(str(k) for k in allowed), self._key(endpoint))
+                      frozenset(str(k) for k in allowed), self._key(endpoint, name))
 
     def _env_version(self, name: str, model_id: int, model: str, env: str | None) -> int:
         row = self._store.db.execute(
@@ -122,7 +156,7 @@ class Router:
                             f"to {model}@{env}.")
         return row[1]
 
-    def _key(self, endpoint: Endpoint) -> str:
+    def _key(self, endpoint: Endpoint, name: str) -> str:
         if endpoint.kind != "openai":
             return ""
         cache_key = (endpoint.name, endpoint.api_key_ref)
@@ -132,6 +166,9 @@ class Router:
         try:
             key = secrets.resolve(endpoint.name, endpoint.api_key_ref)
         except MlopsError as exc:
-            raise upstream_failure(f"cannot call endpoint {endpoint.name}: {exc}") from None
+            raise upstream_failure(
+                f"The model '{name}' cannot be served now: the gateway has no API key for its "
+                "upstream.", "upstream_key_missing",
+                detail=f"cannot call endpoint {endpoint.name}: {exc}") from None
         self._keys[cache_key] = (time.monotonic(), key)
         return key

@@ -3,7 +3,8 @@
 Loopback needs no token. Any other address requires a bearer token from
 ``$MLOPS_DESK_GATEWAY_TOKEN``; if that variable is set, loopback enforces it too.
 We bind the listening socket ourselves so that port 0 works and the real port is known
-before the first request.
+before the first request. ``Limits`` (gateway.limits) bound connections and the time and
+size of a request; uvicorn runs our guarded protocol (gateway.connections) to enforce them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import uvicorn
 
 from mlops_desk.core.errors import BadInput
 from mlops_desk.gateway.app import create_app
+from mlops_desk.gateway.connections import ConnectionGuard
+from mlops_desk.gateway.limits import Limits, raise_open_file_limit
 
 TOKEN_ENV = "MLOPS_DESK_GATEWAY_TOKEN"
 DEFAULT_HOST = "127.0.0.1"
@@ -66,12 +69,15 @@ def base_url(sock: socket.socket) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
 
 
-def _server(db_path: Path | str, token: str | None, **app_options: Any) -> uvicorn.Server:
+def _server(db_path: Path | str, token: str | None, limits: Limits | None = None,
+            **app_options: Any) -> uvicorn.Server:
+    guard = ConnectionGuard(limits or Limits())
     config = uvicorn.Config(
-        create_app(db_path, token=token, **app_options), lifespan="on", access_log=False,
-        log_config=None,  # leave the process's logging setup alone
+        create_app(db_path, token=token, limits=guard.limits, **app_options), lifespan="on",
+        access_log=False, log_config=None,  # leave the process's logging setup alone
         log_level="warning", timeout_graceful_shutdown=5, server_header=False,
         proxy_headers=False,  # nothing sits in front of us whose X-Forwarded-For to trust
+        http=guard.protocol(),
     )
     return uvicorn.Server(config)
 
@@ -80,6 +86,7 @@ def serve(db_path: Path | str, host: str = DEFAULT_HOST, port: int = DEFAULT_POR
           on_ready: Callable[[str], None] | None = None, **app_options: Any) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles them in the main thread)."""
     token = token_for(host)
+    raise_open_file_limit()  # this process is the gateway: room for more connections
     sock = bind(host, port)
     server = _server(db_path, token, **app_options)
     url = base_url(sock)

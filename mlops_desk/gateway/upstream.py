@@ -2,7 +2,10 @@
 
 OpenAI-kind answers are relayed byte for byte (the gateway adds no re-serialisation cost);
 they are parsed only to learn the reply text and token usage for the request log. Every
-failure becomes a 502 carrying the upstream's own reason, with keys redacted.
+failure becomes a 502 carrying the upstream's own reason, with keys redacted, except an
+upstream 429, which is passed on as a 429 with its ``Retry-After``: OpenAI clients wait
+and retry a 429. What the client reads names the model it asked for, never the endpoint,
+its base URL or its Python target; those go to the request log and the log file.
 
 The HTTP client is aiohttp: its C parser and cheap connection pool cost ~0.12 ms of CPU
 per call where httpx (pure Python, and probing every idle pooled socket on each request)
@@ -27,7 +30,9 @@ import aiohttp
 from mlops_desk.core.errors import MlopsError
 from mlops_desk.core.inference import call_python_target
 from mlops_desk.gateway.errors import GatewayError, upstream_failure
-from mlops_desk.gateway.routing import Target
+from mlops_desk.gateway.routing import MAX_VERSION, Target
+
+_RETRY_HEADERS = ("retry-after", "retry-after-ms")
 
 
 @dataclass
@@ -46,11 +51,18 @@ class Outcome:
 
     def take_usage(self, usage: Any) -> None:
         if isinstance(usage, dict):
-            self.prompt_tokens = usage.get("prompt_tokens")
-            self.completion_tokens = usage.get("completion_tokens")
+            self.prompt_tokens = token_count(usage.get("prompt_tokens"))
+            self.completion_tokens = token_count(usage.get("completion_tokens"))
 
     def fail(self, err: GatewayError) -> None:
-        self.status, self.error = err.status, err.message
+        self.status, self.error = err.status, err.detail
+
+
+def token_count(value: Any) -> int | None:
+    """A usage figure fit for the request log (an upstream may send anything)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_VERSION:
+        return value
+    return None
 
 
 class Upstream:
@@ -80,17 +92,17 @@ class Upstream:
                     proxy=_proxy_for(_url(target)),
                     timeout=aiohttp.ClientTimeout(total=target.endpoint.timeout_s)) as response:
                 status, content = response.status, await response.read()
+            headers = response.headers
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _transport_failure(target, exc) from None
         if status != 200:
-            raise _status_failure(target, status, content)
+            raise _status_failure(target, status, content, headers)
         try:
             data = json.loads(content)
             outcome.text_parts.append(data["choices"][0]["message"].get("content") or "")
             outcome.take_usage(data.get("usage"))
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise upstream_failure(f"endpoint {target.endpoint.name} answered with a malformed "
-                                   "chat completion") from None
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
+            raise _malformed(target, "chat completion") from None
         return content
 
     # -- streaming -----------------------------------------------------------
@@ -121,7 +133,7 @@ class Upstream:
                 content = b""
             finally:
                 response.release()
-            raise _status_failure(target, response.status, content)
+            raise _status_failure(target, response.status, content, response.headers)
         return _relay(target, response, outcome, want_usage)
 
     # -- python models -------------------------------------------------------
@@ -133,25 +145,27 @@ class Upstream:
         loop = asyncio.get_running_loop()
         call = loop.run_in_executor(self._pool, call_python_target, target.endpoint.target or "",
                                     body["messages"], params)
+        served, where = target.served_as, target.endpoint.target
         try:
             completion = await asyncio.wait_for(call, target.endpoint.timeout_s)
         except TimeoutError:
-            raise upstream_failure(f"{target.endpoint.target} did not answer within "
-                                   f"{target.endpoint.timeout_s:g} s", "timeout") from None
-        except MlopsError as exc:
-            raise upstream_failure(str(exc)) from None
+            raise _timeout(target) from None
+        except MlopsError as exc:  # cannot import it, or it answered something unusable
+            raise upstream_failure(f"The model '{served}' could not be served: its Python "
+                                   "model could not be called.", detail=str(exc)) from None
         except Exception as exc:  # the user's model raised: report it, keep serving
-            raise upstream_failure(f"{target.endpoint.target} raised "
-                                   f"{type(exc).__name__}: {exc}") from None
+            raised = f"{type(exc).__name__}: {exc}"
+            raise upstream_failure(f"The model '{served}' failed: it raised {raised}",
+                                   detail=f"{where} raised {raised}") from None
         outcome.text_parts.append(completion.text)
-        outcome.prompt_tokens = completion.prompt_tokens
-        outcome.completion_tokens = completion.completion_tokens
+        outcome.prompt_tokens = token_count(completion.prompt_tokens)
+        outcome.completion_tokens = token_count(completion.completion_tokens)
         usage = None
-        if completion.prompt_tokens is not None or completion.completion_tokens is not None:
-            usage = {"prompt_tokens": completion.prompt_tokens or 0,
-                     "completion_tokens": completion.completion_tokens or 0,
-                     "total_tokens": (completion.prompt_tokens or 0)
-                     + (completion.completion_tokens or 0)}
+        if outcome.prompt_tokens is not None or outcome.completion_tokens is not None:
+            usage = {"prompt_tokens": outcome.prompt_tokens or 0,
+                     "completion_tokens": outcome.completion_tokens or 0,
+                     "total_tokens": (outcome.prompt_tokens or 0)
+                     + (outcome.completion_tokens or 0)}
         return {
             "id": f"chatcmpl-mlops{time.time_ns()}", "object": "chat.completion",
             "created": int(time.time()), "model": body["model"],
@@ -181,30 +195,59 @@ def _headers(target: Target) -> dict[str, str]:
     return {"authorization": f"Bearer {target.api_key}", "content-type": "application/json"}
 
 
+def _timeout(target: Target) -> GatewayError:
+    after = f"{target.endpoint.timeout_s:g} s"
+    where = target.endpoint.target or target.endpoint.name
+    return upstream_failure(f"The model '{target.served_as}' did not answer within {after}.",
+                            "timeout", detail=f"endpoint {where} did not answer within {after}")
+
+
+def _malformed(target: Target, what: str) -> GatewayError:
+    return upstream_failure(f"The upstream of '{target.served_as}' sent a malformed {what}.",
+                            detail=f"endpoint {target.endpoint.name} sent a malformed {what}")
+
+
 def _transport_failure(target: Target, exc: Exception) -> GatewayError:
-    name = target.endpoint.name
     if isinstance(exc, TimeoutError):
-        return upstream_failure(f"endpoint {name} did not answer within "
-                                f"{target.endpoint.timeout_s:g} s", "timeout")
-    detail = str(exc) or type(exc).__name__
-    return upstream_failure(f"cannot reach endpoint {name} at {target.endpoint.base_url}: "
-                            f"{detail}", "upstream_unreachable")
+        return _timeout(target)
+    # aiohttp's texts name the host and port; only the log may see them.
+    reason = str(exc) or type(exc).__name__
+    return upstream_failure(
+        f"The model '{target.served_as}' cannot be served now: its upstream cannot be "
+        "reached.", "upstream_unreachable",
+        detail=f"cannot reach endpoint {target.endpoint.name} at {target.endpoint.base_url}: "
+               f"{reason}")
 
 
-def _status_failure(target: Target, status: int, content: bytes) -> GatewayError:
-    message, code = f"HTTP {status}", None
+def _status_failure(target: Target, status: int, content: bytes,
+                    headers: Any = None) -> GatewayError:
+    message, code, type_ = f"HTTP {status}", None, None
     try:
         error = json.loads(content).get("error")
         if isinstance(error, dict):
             message = error.get("message") or message
             code = error.get("code") or error.get("type")
+            type_ = error.get("type")
         elif isinstance(error, str):
             message = error
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         text = content.decode("utf-8", "replace").strip()
         message = text[:300] or message
-    return upstream_failure(f"endpoint {target.endpoint.name} answered {status}: {message}",
-                            code)
+    message, code = str(message)[:1000], str(code) if code is not None else None
+    detail = f"endpoint {target.endpoint.name} answered {status}: {message}"
+    if status == 429:  # the client should wait and retry, as it would with OpenAI
+        retry = {name: value for name in _RETRY_HEADERS
+                 if _plain(value := (headers or {}).get(name, ""))}
+        return GatewayError(429, f"The upstream of '{target.served_as}' is rate limited: "
+                            f"{message}", type_ if isinstance(type_, str) else "requests",
+                            code or "rate_limit_exceeded", detail=detail, headers=retry)
+    return upstream_failure(f"The upstream of '{target.served_as}' answered {status}: "
+                            f"{message}", code, detail=detail)
+
+
+def _plain(value: str) -> bool:
+    """A header value safe to pass on (a seconds count or an HTTP date)."""
+    return 0 < len(value) <= 64 and value.isascii() and value.isprintable()
 
 
 async def _relay(target: Target, response: aiohttp.ClientResponse, outcome: Outcome,
@@ -243,16 +286,17 @@ def _relayed_event(target: Target, event: bytes, outcome: Outcome,
         return event + b"\n\n"
     try:
         obj = json.loads(data)
-    except ValueError:
-        return _error_event(outcome, upstream_failure(
-            f"endpoint {target.endpoint.name} sent a malformed stream event"))
+    except (ValueError, RecursionError):
+        return _error_event(outcome, _malformed(target, "stream event"))
     if not isinstance(obj, dict):
         return event + b"\n\n"
-    if isinstance(obj.get("error"), dict):
-        outcome.fail(upstream_failure(str(obj["error"].get("message", "error"))))
-        return b"data: " + json.dumps({"error": {**obj["error"], "message": outcome.error}}
-                                      ).encode() + b"\n\n"
-    choices = obj.get("choices") or []
+    if isinstance(error := obj.get("error"), dict):
+        reason = str(error.get("message", "error"))[:1000]
+        code = error.get("code") if isinstance(error.get("code"), str) else None
+        return _error_event(outcome, upstream_failure(
+            f"The upstream of '{target.served_as}' failed mid-stream: {reason}", code,
+            detail=f"endpoint {target.endpoint.name} failed mid-stream: {reason}"))
+    choices = obj.get("choices") if isinstance(obj.get("choices"), list) else []
     for choice in choices:
         delta = choice.get("delta") if isinstance(choice, dict) else None
         if isinstance(delta, dict) and isinstance(delta.get("content"), str):

@@ -1,4 +1,8 @@
-"""Failures in OpenAI's format: malformed bodies, upstream down or failing, token auth, keys."""
+"""Failures in OpenAI's format: malformed bodies, upstream down or failing, token auth, keys.
+
+What the client reads never names the endpoint, its base URL or its Python target (the
+operator's business); the request log keeps those details.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import pytest
 from mlops_desk.core import deploy, registry, secrets
 from mlops_desk.core.errors import BadInput
 from mlops_desk.gateway import server
+from mlops_desk.gateway.limits import Limits
 from tests.gateway.conftest import Served
 
 MESSAGES = [{"role": "user", "content": "ANSWER: bug"}]
@@ -57,23 +62,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def assert_internal_names_hidden(served: Served, err: openai.APIStatusError) -> None:
+    text = json.dumps(err.body) + err.message
+    assert "fake" not in text.replace("fake-model", "")  # the endpoint's name
+    assert "127.0.0.1" not in text and "python_model" not in text
+
+
 def test_upstream_down_is_502_with_the_reason(served: Served) -> None:
-    registry.update_endpoint(served.store, "fake",
-                             base_url=f"http://127.0.0.1:{free_port()}/v1")
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    registry.update_endpoint(served.store, "fake", base_url=down)
     for stream in (False, True):
         with served.client() as client, pytest.raises(openai.InternalServerError) as err:
             client.chat.completions.create(model="triage", messages=MESSAGES, stream=stream)
         assert err.value.status_code == 502
-        assert "cannot reach endpoint fake" in err.value.message
+        assert "'triage@production' cannot be served now: its upstream cannot be reached" in (
+            err.value.message)
         assert err.value.body["code"] == "upstream_unreachable"
+        assert_internal_names_hidden(served, err.value)
     rows = served.logged(2)
     assert [r["status"] for r in rows] == [502, 502]
-    assert "cannot reach endpoint fake" in rows[0]["error"]
+    assert f"cannot reach endpoint fake at {down}" in rows[0]["error"]
 
 
 @pytest.mark.parametrize(("fault", "reason"), [
     ("500", "answered 500: The server had an error"),
-    ("429", "answered 429: Rate limit reached"),
     ("401", "answered 401: Incorrect API key"),
 ])
 @pytest.mark.parametrize("stream", [False, True])
@@ -82,7 +94,30 @@ def test_upstream_errors_are_502_with_the_upstreams_reason(served: Served, fault
     served.fake.faults.add(fault)
     with served.client() as client, pytest.raises(openai.InternalServerError) as err:
         client.chat.completions.create(model="triage", messages=MESSAGES, stream=stream)
-    assert err.value.status_code == 502 and reason in err.value.message
+    assert err.value.status_code == 502
+    assert f"The upstream of 'triage@production' {reason}" in err.value.message
+    assert_internal_names_hidden(served, err.value)
+    assert f"endpoint fake {reason}" in served.logged(1)[0]["error"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_upstream_429_is_passed_on_with_its_retry_after(served: Served,
+                                                           stream: bool) -> None:
+    served.fake.faults.add("429", retry_after=7, retry_after_ms=20)
+    with served.client() as client, pytest.raises(openai.RateLimitError) as err:
+        client.chat.completions.create(model="triage", messages=MESSAGES, stream=stream)
+    assert err.value.status_code == 429
+    assert err.value.response.headers["retry-after"] == "7"
+    assert err.value.response.headers["retry-after-ms"] == "20"
+    assert err.value.body["code"] == "rate_limit_exceeded"
+    assert "is rate limited: Rate limit reached" in err.value.message
+    assert_internal_names_hidden(served, err.value)
+    # The SDK retries a 429 after the wait it was given, and then gets its answer.
+    served.fake.faults.add("429", retry_after_ms=20)
+    with served.client(max_retries=1) as client:
+        reply = client.chat.completions.create(model="triage", messages=MESSAGES)
+    assert reply.choices[0].message.content == "bug"
+    assert [r["status"] for r in served.logged(3)] == [429, 429, 200]
 
 
 def test_upstream_timeout_is_502(served: Served) -> None:
@@ -91,6 +126,7 @@ def test_upstream_timeout_is_502(served: Served) -> None:
     with served.client() as client, pytest.raises(openai.InternalServerError) as err:
         client.chat.completions.create(model="triage", messages=MESSAGES)
     assert err.value.status_code == 502 and "did not answer within 0.2 s" in err.value.message
+    assert_internal_names_hidden(served, err.value)
 
 
 def test_malformed_upstream_answers(served: Served) -> None:
@@ -120,8 +156,12 @@ def test_python_endpoints_are_served_too(served: Served) -> None:
             stream_options={"include_usage": True}))
         assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "bug"
         assert chunks[-1].usage.prompt_tokens == 2
-        with pytest.raises(openai.InternalServerError, match="the local model fell over"):
+        with pytest.raises(openai.InternalServerError, match="the local model fell over") as err:
             client.chat.completions.create(model="triage:5", messages=MESSAGES)
+    assert "'triage:5' failed: it raised RuntimeError" in err.value.message
+    assert_internal_names_hidden(served, err.value)
+    row = served.logged(3)[-1]
+    assert "tests.gateway.python_model:broken raised RuntimeError" in row["error"]
 
 
 def test_keys_never_reach_clients_or_the_log(served: Served,
@@ -199,9 +239,14 @@ def test_the_request_log_has_what_monitoring_needs(served: Served) -> None:
     assert second["version_id"] == served.world.version(2).id
 
 
-def test_an_oversized_body_is_413(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mlops_desk.gateway.app.MAX_BODY_BYTES", 1000)
-    response = post(served, {"model": "triage", "messages": [{"role": "user",
-                                                              "content": "x" * 2000}]})
-    assert response.status_code == 413 and "larger than 1000 bytes" in response.json()[
-        "error"]["message"]
+def test_an_oversized_body_is_413(served: Served, start_gateway) -> None:
+    small = start_gateway(limits=Limits(max_body_bytes=1000))
+    big = {"model": "triage", "messages": [{"role": "user", "content": "x" * 2000}]}
+    with httpx2.Client(trust_env=False) as http:
+        declared = http.post(f"{small.base_url}/chat/completions", json=big)
+        chunked = http.post(f"{small.base_url}/chat/completions",  # no length announced
+                            content=iter([json.dumps(big).encode()[i:i + 100]
+                                          for i in range(0, 2100, 100)]))
+    for response in (declared, chunked):
+        assert response.status_code == 413
+        assert "larger than 1000 bytes" in response.json()["error"]["message"]
