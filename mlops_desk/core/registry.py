@@ -18,6 +18,7 @@ from mlops_desk.core.errors import BadInput, Conflict, NotFound
 from mlops_desk.core.parsing import validate_parser_spec
 from mlops_desk.core.schema import DEFAULT_ENVIRONMENTS
 from mlops_desk.core.store import Store, utcnow
+from mlops_desk.core.user_input import parse_version_ref  # noqa: F401  (callers use registry.)
 
 MODEL_KINDS = ("classification", "extraction", "generation")
 ENDPOINT_KINDS = ("openai", "python")
@@ -399,14 +400,6 @@ def list_versions(store: Store, model_name: str, *, include_archived: bool = Tru
     if not include_archived:
         sql += " AND v.archived = 0"
     return [_version(r, model.name) for r in store.db.query(sql + " ORDER BY v.number", [model.id])]
-
-
-def parse_version_ref(ref: str) -> tuple[str, int]:
-    """``MODEL:N`` -> (model, N)."""
-    name, sep, number = ref.rpartition(":")
-    if not sep or not name or not number.isdigit():
-        raise BadInput(f"bad version reference {ref!r}: expected MODEL:N, e.g. triage:3")
-    return name, int(number)
 
 
 def set_version_meta(store: Store, model_name: str, number: int, *, note: str | None = None,
