@@ -221,7 +221,8 @@ class Store:
                 mark_as_registry(conn)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed COMMIT (I/O error) may have ended it
+                    conn.execute("ROLLBACK")
                 raise
 
     def backup(self, target: Path) -> Path:

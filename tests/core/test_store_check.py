@@ -115,3 +115,19 @@ def test_a_dropped_audit_table_is_left_to_the_audit_check(db_path: Path) -> None
         assert [m.name for m in registry.list_models(store)] == ["kept"]
     finally:
         store.close()
+
+
+def test_a_failed_commit_during_migration_keeps_its_own_error(db_path: Path, monkeypatch) -> None:
+    """A COMMIT that fails (disk I/O on /dev/null, say) ends the transaction; the rollback
+    must not then raise "no transaction is active" and hide the error the user can act on."""
+    from mlops_desk.core import store as store_module
+
+    def commit_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("COMMIT")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    migrations = [commit_then_fail]
+    monkeypatch.setattr(store_module, "MIGRATIONS", migrations)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(migrations))
+    with pytest.raises(StoreError, match="disk I/O error"):
+        Store(db_path)
