@@ -86,7 +86,12 @@ def _key_option(args) -> tuple[str | None, str | None]:
         if not usable:
             raise BadInput(f"{why}; use --api-key-env VAR to read the key from an "
                            "environment variable instead")
-        key = sys.stdin.readline().strip()
+        try:
+            key = sys.stdin.readline().strip()
+            key.encode("utf-8")  # undecodable bytes arrive as surrogates in a C locale
+        except UnicodeError:  # never quote it: it is a secret
+            raise BadInput("--api-key-stdin: the key on standard input is not UTF-8 "
+                           "text") from None
         if not key:
             raise BadInput("--api-key-stdin: no key on standard input")
         return "keyring", key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sqlite3
@@ -207,3 +208,19 @@ def test_any_text_gives_an_exit_code_and_at_most_one_error_line(
         assert len(result.err_lines) == 1, result.err
         assert result.err.startswith("mlops-desk: error: ")
     assert "internal error" not in result.err, result.err
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+def test_a_key_on_stdin_that_is_not_utf8(cli: Cli, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture, errors: str) -> None:
+    from mlops_desk.cli import main
+
+    secret = b"sk-\xff\xfesecret"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(secret + b"\n"),
+                                                      encoding="utf-8", errors=errors))
+    code = main(["--db", str(cli.db_path), "endpoint", "add", "e", "--base-url",
+                 "http://127.0.0.1:9/v1", "--api-key-stdin"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "not UTF-8" in err and "secret" not in err
+    assert json.loads(cli.ok("endpoint", "list", "--json").out) == []
