@@ -6,6 +6,7 @@ Every change appends an audit event in the same transaction.
 from __future__ import annotations
 
 import json
+import math
 import re
 import string
 from dataclasses import asdict, dataclass, field
@@ -85,7 +86,7 @@ def parse_price(spec: str) -> tuple[str, list[float]]:
         if not sep or not model_id or len(parts) != 2:
             raise ValueError
         prices = [float(parts[0]), float(parts[1])]
-        if min(prices) < 0:
+        if not all(0 <= p < math.inf for p in prices):  # nan fails this too
             raise ValueError
     except ValueError:
         raise BadInput(
