@@ -131,3 +131,24 @@ def test_a_failed_commit_during_migration_keeps_its_own_error(db_path: Path, mon
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(migrations))
     with pytest.raises(StoreError, match="disk I/O error"):
         Store(db_path)
+
+
+def test_a_migration_that_cannot_be_replayed_only_skips_the_check(
+        db_path: Path, monkeypatch, caplog: pytest.LogCaptureFixture) -> None:
+    from mlops_desk.core import store as store_module
+
+    def needs_a_file(conn: sqlite3.Connection) -> None:
+        if conn.execute("PRAGMA database_list").fetchone()[2] == "":  # the scratch copy
+            raise RuntimeError("this migration needs the real file")
+        conn.execute("CREATE TABLE added_later (x)")
+
+    migrations = [*store_module.MIGRATIONS, needs_a_file]
+    monkeypatch.setattr(store_module, "MIGRATIONS", migrations)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(migrations))
+    registry_file(db_path)  # created at the newest schema: nothing to replay yet
+    store = Store(db_path)  # replaying fails: the registry still opens
+    try:
+        assert [m.name for m in registry.list_models(store)] == ["kept"]
+    finally:
+        store.close()
+    assert "cannot replay the migrations" in caplog.text
