@@ -99,10 +99,12 @@ def expected_columns(migrations: tuple[Migration, ...]) -> dict[str, frozenset[s
 
 
 def _columns(conn: sqlite3.Connection) -> dict[str, frozenset[str]]:
-    tables = [row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    return {t: frozenset(r[1] for r in conn.execute("SELECT * FROM pragma_table_info(?)", [t]))
-            for t in tables}
+    columns: dict[str, set[str]] = {}
+    for table, column in conn.execute(
+            "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c "
+            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"):
+        columns.setdefault(table, set()).add(column)
+    return {table: frozenset(names) for table, names in columns.items()}
 
 
 def _has_schema_objects(conn: sqlite3.Connection) -> bool:
