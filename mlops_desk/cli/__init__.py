@@ -1,7 +1,7 @@
 """``mlops-desk``: with no subcommand the desktop window, otherwise the CLI.
 
-Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input; every failure
-prints exactly one line on stderr.
+Exit codes: 0 success, 1 a check failed (or an internal error, whose traceback goes to the
+log file), 2 bad usage or bad input; every failure prints exactly one line on stderr.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from pathlib import Path
 from mlops_desk import __version__
 from mlops_desk.cli import output
 from mlops_desk.cli.context import Context
+from mlops_desk.core import user_input
 from mlops_desk.core.errors import MlopsError
+from mlops_desk.core.logs import get_logger, setup_logging
 from mlops_desk.core.store import known_error
+from mlops_desk.core.store_check import ForeignDatabase
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -52,6 +55,26 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except Exception:
+        # The last resort for a bug: the traceback goes to the log file (argv is left out:
+        # it may hold a password in a URL), the user gets one line.
+        log_file = setup_logging()
+        get_logger("cli").exception("internal error")
+        where = f"details in {log_file}" if log_file else "details could not be logged"
+        output.error(f"internal error, please report it ({where})")
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    for arg in argv:
+        try:
+            user_input.check_text(arg, "argument")
+        except MlopsError as exc:
+            output.error(str(exc))
+            return exc.exit_code
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
@@ -66,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(args)
     try:
         return int(args.handler(ctx) or 0)
+    except ForeignDatabase as exc:
+        output.error(f"{exc} (choose your registry with --db PATH or $MLOPS_DESK_DB)")
+        return exc.exit_code
     except MlopsError as exc:
         output.error(str(exc))
         return exc.exit_code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mlops_desk.cli import arg_types
 from mlops_desk.cli.commands_registry import _group, _leaf
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import info, print_json, print_table, utc_time
@@ -43,7 +44,7 @@ def register(sub, common) -> None:
     srv.set_defaults(handler=serve_cmd)
     srv.add_argument("--host", default="127.0.0.1",
                      help="address to bind (non-loopback needs $MLOPS_DESK_GATEWAY_TOKEN)")
-    srv.add_argument("--port", type=int, default=8700)
+    srv.add_argument("--port", type=arg_types.port, default=8700)
 
     mon = sub.add_parser("monitor", parents=[common], help="gateway traffic and drift")
     mon.set_defaults(handler=monitor_cmd)
@@ -64,7 +65,7 @@ def _gate_commands(sub, common) -> None:
     gset.add_argument("--non-inferior", action="store_true",
                       help="also refuse a version significantly worse than the deployed one "
                            "(exact McNemar test on the gate dataset)")
-    gset.add_argument("--alpha", type=float, default=gates.DEFAULT_ALPHA,
+    gset.add_argument("--alpha", type=arg_types.number, default=gates.DEFAULT_ALPHA,
                       help="significance level of that test (default 0.05)")
     show = _leaf(group, "show", common, gate_show, "show a model's gates")
     show.add_argument("model")

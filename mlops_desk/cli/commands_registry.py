@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mlops_desk.cli import arg_types
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, print_json, print_table, utc_time
 from mlops_desk.core import audit, registry, secrets
@@ -48,10 +49,10 @@ def _endpoint_commands(sub, common) -> None:
     keys.add_argument("--api-key-env", metavar="VAR", help="read the key from this variable")
     keys.add_argument("--api-key-stdin", action="store_true",
                       help="read the key from stdin and keep it in the OS keyring")
-    add.add_argument("--timeout", type=float, default=60.0, metavar="S")
-    add.add_argument("--max-concurrency", type=int, default=8, metavar="N")
-    add.add_argument("--rpm", type=int, help="requests-per-minute limit")
-    add.add_argument("--tpm", type=int, help="tokens-per-minute limit")
+    add.add_argument("--timeout", type=arg_types.number, default=60.0, metavar="S")
+    add.add_argument("--max-concurrency", type=arg_types.count, default=8, metavar="N")
+    add.add_argument("--rpm", type=arg_types.count, help="requests-per-minute limit")
+    add.add_argument("--tpm", type=arg_types.count, help="tokens-per-minute limit")
     add.add_argument("--price", action="append", default=[], metavar="MODEL_ID=IN,OUT",
                      help="USD per 1M input and output tokens (MODEL_ID '*' for any)")
 
@@ -63,10 +64,10 @@ def _endpoint_commands(sub, common) -> None:
     keys.add_argument("--api-key-env", metavar="VAR")
     keys.add_argument("--api-key-stdin", action="store_true")
     keys.add_argument("--no-api-key", action="store_true")
-    edit.add_argument("--timeout", type=float, metavar="S")
-    edit.add_argument("--max-concurrency", type=int, metavar="N")
-    edit.add_argument("--rpm", type=int)
-    edit.add_argument("--tpm", type=int)
+    edit.add_argument("--timeout", type=arg_types.number, metavar="S")
+    edit.add_argument("--max-concurrency", type=arg_types.count, metavar="N")
+    edit.add_argument("--rpm", type=arg_types.count)
+    edit.add_argument("--tpm", type=arg_types.count)
     edit.add_argument("--price", action="append", metavar="MODEL_ID=IN,OUT")
 
     _leaf(group, "list", common, endpoint_list, "list endpoints")
@@ -87,7 +88,12 @@ def _key_option(args) -> tuple[str | None, str | None]:
         if not usable:
             raise BadInput(f"{why}; use --api-key-env VAR to read the key from an "
                            "environment variable instead")
-        key = sys.stdin.readline().strip()
+        try:
+            key = sys.stdin.readline().strip()
+            key.encode("utf-8")  # undecodable bytes arrive as surrogates in a C locale
+        except UnicodeError:  # never quote it: it is a secret
+            raise BadInput("--api-key-stdin: the key on standard input is not UTF-8 "
+                           "text") from None
         if not key:
             raise BadInput("--api-key-stdin: no key on standard input")
         return "keyring", key
@@ -242,7 +248,8 @@ def _version_commands(sub, common) -> None:
                      help="label | text | regex:PATTERN | json:FIELD")
     reg.add_argument("--note", default="")
     reg.add_argument("--tag", action="append", default=[])
-    reg.add_argument("--parent", type=int, metavar="N", help="the version this one derives from")
+    reg.add_argument("--parent", type=arg_types.count, metavar="N",
+                     help="the version this one derives from")
 
     lst = _leaf(group, "list", common, version_list, "list a model's versions")
     lst.add_argument("model")
@@ -392,7 +399,8 @@ def _dataset_commands(sub, common) -> None:
     _leaf(group, "list", common, dataset_list, "list datasets")
     show = _leaf(group, "show", common, dataset_show, "show a dataset and its validation report")
     show.add_argument("name")
-    show.add_argument("--rows", type=int, default=5, help="preview this many rows (text mode)")
+    show.add_argument("--rows", type=arg_types.whole(), default=5,
+                      help="preview this many rows (text mode)")
 
 
 def dataset_import(ctx: Context) -> int:
@@ -457,7 +465,7 @@ def dataset_show(ctx: Context) -> int:
 def _audit_commands(sub, common) -> None:
     group = _group(sub, "audit", "the append-only, hash-chained change log")
     lst = _leaf(group, "list", common, audit_list, "list audit events")
-    lst.add_argument("--limit", type=int, default=None)
+    lst.add_argument("--limit", type=arg_types.whole(), default=None)
     lst.add_argument("--subject", help="only events about this subject, e.g. model:triage")
     check = _leaf(group, "verify", common, audit_verify,
                   "check the HMAC chain and the checkpoint; exit 1 if broken")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 from typing import Any
 
+from mlops_desk.cli import arg_types
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, fmt, info, print_json, print_table, utc_time
-from mlops_desk.core import registry, runs
+from mlops_desk.core import registry, runs, user_input
 from mlops_desk.core.errors import BadInput, CheckFailed, RunInterrupted
 
 SUMMARY_METRICS = (
@@ -27,14 +29,16 @@ def register(sub, common) -> None:
     run.add_argument("target", metavar="MODEL:N|MODEL@ENV|resume|show|compare")
     run.add_argument("ids", nargs="*", metavar="ID", help="run ids for resume/show/compare")
     run.add_argument("--dataset", help="dataset name (required for a new run)")
-    run.add_argument("--concurrency", type=int, help="parallel requests (default: the endpoint's)")
+    run.add_argument("--concurrency", type=arg_types.count,
+                     help="parallel requests (default: the endpoint's)")
     run.add_argument("--no-cache", action="store_true", help="always call the endpoint")
-    run.add_argument("--limit", type=int, help="only the first N rows")
+    run.add_argument("--limit", type=arg_types.count, help="only the first N rows")
     run.add_argument("--scorer", help="label, contains, regex, json[:FIELD], number[:tol=X], "
                                       "judge:MODEL:N")
-    run.add_argument("--max-attempts", type=int, default=5, help="tries per row (default 5)")
-    run.add_argument("--rpm", type=int, help="requests-per-minute limit")
-    run.add_argument("--tpm", type=int, help="tokens-per-minute limit")
+    run.add_argument("--max-attempts", type=arg_types.count, default=5,
+                     help="tries per row (default 5)")
+    run.add_argument("--rpm", type=arg_types.count, help="requests-per-minute limit")
+    run.add_argument("--tpm", type=arg_types.count, help="tokens-per-minute limit")
     run.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
                      help="exit 1 when METRIC < VALUE (e.g. accuracy=0.9)")
     run.add_argument("--fail-over", action="append", default=[], metavar="METRIC=VALUE",
@@ -46,7 +50,7 @@ def register(sub, common) -> None:
     lst = sub.add_parser("runs", parents=[common], help="list runs")
     lst.add_argument("action", nargs="?", choices=("list",), default="list")
     lst.add_argument("--model", help="only this model's runs")
-    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--limit", type=arg_types.whole(), default=50, help="0: all")
     lst.set_defaults(handler=runs_list)
 
 
@@ -54,10 +58,10 @@ def run_command(ctx: Context) -> int:
     a = ctx.args
     if a.target in ("resume", "show", "compare"):
         wanted = 2 if a.target == "compare" else 1
-        if len(a.ids) != wanted or not all(i.isdigit() for i in a.ids):
+        if len(a.ids) != wanted:
             raise BadInput(f"'run {a.target}' takes {wanted} run id(s), e.g. "
                            f"'run {a.target} {' '.join(['12', '13'][:wanted])}'")
-        ids = [int(i) for i in a.ids]
+        ids = [user_input.parse_id(i, "run id") for i in a.ids]
         if a.target == "show":
             return run_show(ctx, ids[0])
         if a.target == "compare":
@@ -66,7 +70,7 @@ def run_command(ctx: Context) -> int:
         raise BadInput(f"unexpected argument(s) {' '.join(a.ids)} after {a.target}")
     thresholds = _thresholds(a.fail_under, "--fail-under") + _thresholds(a.fail_over, "--fail-over")
     if a.target == "resume":
-        run_id = int(a.ids[0])
+        run_id = ids[0]
         runs.get_run(ctx.store, run_id)
     else:
         run_id = _create(ctx)
@@ -81,10 +85,10 @@ def _thresholds(specs: list[str], option: str) -> list[tuple[str, str, float]]:
     for spec in specs:
         name, sep, value = spec.partition("=")
         try:
-            number = float(value)
+            number = float(value) if value.isascii() else None
         except ValueError:
             number = None
-        if not sep or number is None:
+        if not sep or number is None or not math.isfinite(number):
             raise BadInput(f"bad {option} {spec!r}: expected METRIC=VALUE, e.g. accuracy=0.9")
         if name not in known:
             names = ", ".join(sorted(k for k in known if k in SUMMARY_METRICS))

@@ -43,7 +43,8 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "mlops-desk.log"
         handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8", delay=True
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8", delay=True,
+            errors="backslashreplace",  # a non-UTF-8 file name must not break a log line
         )
     except OSError:
         return None  # logging must never stop the app

@@ -20,7 +20,6 @@ a model starts (or stops) drifting, not on every check.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -28,24 +27,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlops_desk.core import audit, drift
-from mlops_desk.core.errors import BadInput
 from mlops_desk.core.inference import render_messages
 from mlops_desk.core.metrics import percentile
 from mlops_desk.core.registry import Version, get_model, get_version
 from mlops_desk.core.store import Store
+from mlops_desk.core.user_input import parse_duration  # noqa: F401  (callers use monitoring.)
 
 OTHER = "(other)"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> float:
-    """``90s``, ``15m``, ``1h``, ``2d``, ``1w`` (a bare number is seconds) -> seconds."""
-    match = _DURATION.match(text or "")
-    if not match or float(match.group(1)) <= 0:
-        raise BadInput(f"bad duration {text!r}: expected e.g. 30m, 1h, 2d")
-    return float(match.group(1)) * _UNITS[match.group(2).lower()]
-
 
 # -- traffic ---------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ Every change appends an audit event in the same transaction.
 from __future__ import annotations
 
 import json
+import math
 import re
 import string
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ from mlops_desk.core.parsing import validate_parser_spec
 from mlops_desk.core.schema import DEFAULT_ENVIRONMENTS
 from mlops_desk.core.secrets import describe, has_url_credentials, redact_url
 from mlops_desk.core.store import Store, utcnow
+from mlops_desk.core.user_input import parse_version_ref  # noqa: F401  (callers use registry.)
 
 MODEL_KINDS = ("classification", "extraction", "generation")
 ENDPOINT_KINDS = ("openai", "python")
@@ -82,7 +84,7 @@ def parse_price(spec: str) -> tuple[str, list[float]]:
         if not sep or not model_id or len(parts) != 2:
             raise ValueError
         prices = [float(parts[0]), float(parts[1])]
-        if min(prices) < 0:
+        if not all(0 <= p < math.inf for p in prices):  # nan fails this too
             raise ValueError
     except ValueError:
         raise BadInput(
@@ -419,14 +421,6 @@ def list_versions(store: Store, model_name: str, *, include_archived: bool = Tru
     if not include_archived:
         sql += " AND v.archived = 0"
     return [_version(r, model.name) for r in store.db.query(sql + " ORDER BY v.number", [model.id])]
-
-
-def parse_version_ref(ref: str) -> tuple[str, int]:
-    """``MODEL:N`` -> (model, N)."""
-    name, sep, number = ref.rpartition(":")
-    if not sep or not name or not number.isdigit():
-        raise BadInput(f"bad version reference {ref!r}: expected MODEL:N, e.g. triage:3")
-    return name, int(number)
 
 
 def set_version_meta(store: Store, model_name: str, number: int, *, note: str | None = None,

@@ -44,6 +44,7 @@ from mlops_desk.core.parsing import (
     lookup_field,
     validate_field_path,
 )
+from mlops_desk.core.user_input import int_or_none
 
 SCORERS = ("label", "contains", "regex", "json", "number", "judge")
 
@@ -276,9 +277,10 @@ def _parse_judge_spec(arg: str) -> ScorerSpec:
     # Split on the last colon so a model name may itself contain colons.
     model, sep, version = arg.rpartition(":")
     model = model.strip()
-    if not sep or not model or not version.strip().isdecimal() or int(version) < 1:
+    number = int_or_none(version.strip(), minimum=1)
+    if not sep or not model or number is None:
         raise BadInput(f"bad judge scorer 'judge:{arg}': use judge:MODEL:N (N a version number)")
-    return ScorerSpec("judge", judge_model=model, judge_version=int(version))
+    return ScorerSpec("judge", judge_model=model, judge_version=number)
 
 
 # --- LLM-as-judge -----------------------------------------------------------------------------

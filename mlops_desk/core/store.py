@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from mlops_desk.core.errors import StoreError
 from mlops_desk.core.schema import MIGRATIONS
+from mlops_desk.core.store_check import APPLICATION_ID, check_registry, mark_as_registry
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -61,6 +62,9 @@ def known_error(exc: BaseException, path: Path | str) -> StoreError | None:
         )
     if "disk i/o error" in text:
         return StoreError(f"database {path}: disk I/O error")
+    if text.startswith("no such table"):
+        # The store checks its tables on opening; one gone since then was dropped under us.
+        return StoreError(f"database {path} is damaged: {exc}; restore it from a backup")
     return None
 
 
@@ -207,10 +211,19 @@ class Store:
                 f"database {self.path} was written by a newer MLOps Desk (schema {version}, "
                 f"this version knows {SCHEMA_VERSION}); upgrade MLOps Desk or use another --db"
             )
+        # Foreign or damaged files are refused here, before the backup, migration or WAL.
+        check_registry(conn, self.path, tuple(MIGRATIONS[:version]))
         if version < SCHEMA_VERSION:
-            if version > 0 or _has_tables(conn):
+            if version > 0:
                 self.backup(self.path.with_name(f"{self.path.name}.bak-schema{version}"))
             self._migrate(conn, version)
+        elif conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            # A registry from before the id: stamp it if that can be done now (not read-only,
+            # nobody writing); else on a later start. Never wait for it.
+            conn.execute("PRAGMA busy_timeout = 0")
+            with contextlib.suppress(sqlite3.OperationalError):
+                mark_as_registry(conn)
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal" and str(self.path) != ":memory:":
             raise StoreError(f"database {self.path}: cannot switch to WAL mode ({mode})")
@@ -224,9 +237,11 @@ class Store:
             try:
                 migration(conn)
                 conn.execute(f"PRAGMA user_version = {number}")
+                mark_as_registry(conn)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # a failed COMMIT (I/O error) may have ended it
+                    conn.execute("ROLLBACK")
                 raise
 
     def backup(self, target: Path) -> Path:
@@ -241,6 +256,3 @@ class Store:
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
-
-def _has_tables(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0] > 0

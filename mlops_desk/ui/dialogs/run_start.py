@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desk.core.runner import RunOptions
 from mlops_desk.core.scoring import SCORERS
+from mlops_desk.core.user_input import int_or_none
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.loader import guarded
 from mlops_desk.ui.models.run_queries import RunChoices, create_run, load_run_choices
@@ -104,7 +105,8 @@ class StartRunDialog(QDialog):
         if self._wanted_version and ":" in self._wanted_version:
             model, _, number = self._wanted_version.rpartition(":")
             self.model_box.setCurrentText(model)
-            index = self.version_box.findData(int(number)) if number.isdigit() else -1
+            wanted = int_or_none(number)
+            index = self.version_box.findData(wanted) if wanted is not None else -1
             if index >= 0:
                 self.version_box.setCurrentIndex(index)
         if self._wanted_dataset:

@@ -13,6 +13,7 @@ from typing import Any
 from mlops_desk.core import runner, runs
 from mlops_desk.core.metrics import compare_runs
 from mlops_desk.core.store import Store
+from mlops_desk.core.user_input import int_or_none
 
 FILTERS = {"all": "", "wrong": "correct = 0", "errors": "error_class IS NOT NULL"}
 # Sortable result columns -> SQL expression (row_idx breaks ties, so pages never overlap).
@@ -49,9 +50,10 @@ class ResultQuery:
             parts.append("row_idx IN (SELECT idx FROM dataset_rows WHERE dataset_id = ? "
                          "AND data LIKE ? ESCAPE '\\')")
             params += [like] * len(fields) + [self.dataset_id, like]
-            if text.isdigit():
+            row = int_or_none(text)  # not isdigit(): '²' is a digit that int() refuses
+            if row is not None:
                 parts.append("row_idx = ?")
-                params.append(int(text))
+                params.append(row)
             clauses.append(" OR ".join(parts))
         return " AND ".join(f"({c})" for c in clauses), params
 
