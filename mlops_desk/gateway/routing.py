@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_desk.core import secrets
+from mlops_desk.core import secrets, user_input
 from mlops_desk.core.errors import BadInput, MlopsError, NotFound
 from mlops_desk.core.inference import request_params
 from mlops_desk.core.registry import (
@@ -27,7 +27,7 @@ from mlops_desk.gateway.errors import bad_request, not_found, shown, upstream_fa
 
 DEFAULT_ENVIRONMENT = "production"
 KEY_TTL_S = 60.0  # re-read keys now and then: a key changed in the keyring is picked up
-MAX_VERSION = 2**63 - 1  # SQLite's INTEGER range: a larger number cannot name a version
+MAX_VERSION = user_input.SQLITE_MAX_INT  # a larger number cannot name a version
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,11 @@ def parse_name(name: str) -> tuple[str, str | None, int | None]:
 
 
 def _version_number(name: str, text: str) -> int:
-    # str.isdigit() alone accepts '²' and other digits int() refuses or reads differently.
-    if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= len(str(MAX_VERSION)):
-        number = int(text)
-        if 1 <= number <= MAX_VERSION:
-            return number
-    raise bad_request(f"'{shown(name)}' is not a valid model name: the version after ':' must "
-                      f"be a whole number from 1 to {MAX_VERSION}.", "model")
+    number = user_input.int_or_none(text, minimum=1)  # ASCII digits only: not '²'
+    if number is None:
+        raise bad_request(f"'{shown(name)}' is not a valid model name: the version after ':' "
+                          f"must be a whole number from 1 to {MAX_VERSION}.", "model")
+    return number
 
 
 def _check_names(name: str, model: str, env: str | None) -> None:
