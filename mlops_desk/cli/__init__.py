@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(ctx) or 0)
     except MlopsError as exc:
-        output.error(str(exc))
+        output.error(output.error_text(exc))
         return exc.exit_code
     except sqlite3.Error as exc:
         err = known_error(exc, ctx.db_path)

@@ -205,7 +205,8 @@ class Store:
             # Refuse before touching anything: not even WAL mode is switched on.
             raise StoreError(
                 f"database {self.path} was written by a newer MLOps Desk (schema {version}, "
-                f"this version knows {SCHEMA_VERSION}); upgrade MLOps Desk or use another --db"
+                f"this version knows {SCHEMA_VERSION}); upgrade MLOps Desk or use another "
+                "database file", hint="--db PATH"
             )
         if version < SCHEMA_VERSION:
             if version > 0 or _has_tables(conn):
