@@ -58,18 +58,18 @@ def _refuse_if_serving(conn: sqlite3.Connection, kind: str, object_id: int, name
     if kind == "model":
         serving = conn.execute(_SERVING + "WHERE e.model_id = ? ORDER BY e.id",
                                [object_id]).fetchall()
-        what = f"model {name}"
+        why, fix = "it is deployed", "what serves traffic stays listed"
     elif kind == "endpoint":
         serving = conn.execute(
             _SERVING + "WHERE json_extract(v.config, '$.endpoint') = ? ORDER BY m.name, e.id",
             [name]).fetchall()
-        what = f"endpoint {name}"
+        why, fix = ("a deployed version calls it",
+                    "deploy versions on another endpoint there first")
     else:
         return  # a gate policy or run still finds an archived dataset by id
     if serving:
         shown = ", ".join(f"{model}:{number} serves {env}" for model, env, number in serving)
-        raise Conflict(f"{what} cannot be archived while it is deployed ({shown}); deploy "
-                       "another version there first, then archive it")
+        raise Conflict(f"{kind} {name} cannot be archived while {why} ({shown}); {fix}")
 
 
 def check_deployable(conn: sqlite3.Connection, model_id: int, endpoint: str) -> None:

@@ -74,7 +74,7 @@ def core_messages() -> list[tuple[str, str]]:
 def test_the_scan_sees_the_messages_and_would_catch_a_flag() -> None:
     messages = dict(core_messages())
     assert len(messages) > 100
-    assert any("cannot be archived while it is deployed" in m for m in messages.values())
+    assert any("cannot be archived while" in m for m in messages.values())
     assert flag_or_command("bad --limit 0") == "--l"
     assert flag_or_command("run 'mlops-desk run x' first") == "mlops-desk "
     assert flag_or_command("check 'history' and retry") == "'history'"
