@@ -8,9 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import mlops_desk.core
 from mlops_desk.cli import build_parser
+from mlops_desk.cli.output import error_text
 from mlops_desk.core import deploy, gates
 from mlops_desk.core.errors import BadInput, MlopsError
 from mlops_desk.core.store import Store
@@ -93,6 +96,15 @@ def test_the_cli_appends_the_hint_and_the_message_stays_plain() -> None:
     assert str(err) == "a forced deploy must say why: give a reason"
     assert err.hint == "--force needs --reason TEXT"
     assert MlopsError("plain").hint == ""
+
+
+@given(st.text(min_size=1).filter(str.strip), st.text())
+def test_message_and_hint_make_one_line_with_the_hint_last(message: str, hint: str) -> None:
+    err = BadInput(message, hint=hint)
+    line = error_text(err)
+    assert "\n" not in line and line.startswith(str(err))
+    assert line.endswith(f" ({err.hint})") if err.hint else line == str(err)
+    assert str(err) == " ".join(message.split())  # the GUI's text never carries the hint
 
 
 def test_cli_prints_the_hint_in_its_one_line(cli: Cli, world: World) -> None:
