@@ -103,3 +103,14 @@ def test_an_archived_endpoint_is_not_offered_for_new_versions(window: MainWindow
     assert offered == ["fake"]
     dialog.reject()
     assert datasets.get_dataset(world.store, "gate-set").n_rows == 40
+
+
+def test_the_deployments_page_leaves_archived_models_out(window: MainWindow, world: World,
+                                                         qtbot) -> None:
+    from mlops_desk.core import archive
+
+    archive.set_archived(world.store, "model", "spare-model")
+    page = window.show_page("DeploymentsPage")
+    qtbot.waitUntil(lambda: page.item_list.list.count() > 0)
+    wait_idle(qtbot, window.ctx)
+    assert texts(page.item_list) == ["triage"]  # it serves nothing and cannot be deployed

@@ -141,7 +141,7 @@ class ModelsPage(Page):
                                                      self.toggle_archived)
         self.deploy_action = self.toolbar.addAction(theme.icon("deployments"), "Deploy to…",
                                                     self.open_deploy_dialog)  # issue 5
-        self.show_archived = QCheckBox("Show archived")
+        self.show_archived = QCheckBox("Show archived versions")
         self.show_archived.setChecked(True)
         self.show_archived.toggled.connect(lambda _checked: self._fill_versions())
         spacer = QWidget()
