@@ -114,3 +114,16 @@ def test_the_deployments_page_leaves_archived_models_out(window: MainWindow, wor
     qtbot.waitUntil(lambda: page.item_list.list.count() > 0)
     wait_idle(qtbot, window.ctx)
     assert texts(page.item_list) == ["triage"]  # it serves nothing and cannot be deployed
+
+
+def test_asking_for_an_archived_model_by_name_shows_archived(window: MainWindow, world: World,
+                                                            qtbot) -> None:
+    from mlops_desk.core import archive
+
+    archive.set_archived(world.store, "model", "spare-model")
+    page, items = open_list(window, qtbot, "ModelsPage")
+    assert "spare-model" not in " ".join(texts(items))
+    page.select_model("spare-model")  # e.g. from a run of it on another page
+    assert items.show_archived.isChecked() and items.current_key == "spare-model"
+    assert items.archive_button.text() == "Restore"
+    wait_idle(qtbot, window.ctx)

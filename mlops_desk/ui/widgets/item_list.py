@@ -134,15 +134,19 @@ class FilterableList(QWidget):
         """Make ``key`` the current item; False when it is not listed.
 
         Silent unless ``notify``, which emits ``current_changed`` if the selection moved.
+        An archived item asked for by name (from another page) turns "Show archived" on.
         """
         for row in range(self.list.count()):
             item = self.list.item(row)
             if item.data(KEY) == key:
+                if not self._listed(item) and self.show_archived is not None:
+                    self.show_archived.setChecked(True)
                 self.list.blockSignals(not notify)
                 try:
                     self.list.setCurrentItem(item)
                 finally:
                     self.list.blockSignals(False)
+                self.update_archive_button()
                 return True
         return False
 
