@@ -93,7 +93,7 @@ def _main(argv: list[str] | None) -> int:
         output.error(f"{exc} (choose your registry with --db PATH or $MLOPS_DESK_DB)")
         return exc.exit_code
     except MlopsError as exc:
-        output.error(str(exc))
+        output.error(output.error_text(exc))
         return exc.exit_code
     except sqlite3.Error as exc:
         err = known_error(exc, ctx.db_path)

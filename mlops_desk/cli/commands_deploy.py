@@ -128,7 +128,8 @@ def _print_checks(report: gates.GateReport) -> None:
     if report.n_skipped > len(report.skipped):
         print(f"  SKIP  {report.n_skipped - len(report.skipped)} older run(s) not listed")
     for check in report.checks:
-        print(f"  {'PASS' if check.passed else 'FAIL'}  {check.message}")
+        hint = f" ({check.hint})" if check.hint and not check.passed else ""
+        print(f"  {'PASS' if check.passed else 'FAIL'}  {check.message}{hint}")
 
 
 def rollback_cmd(ctx: Context) -> int:

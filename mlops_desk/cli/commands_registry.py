@@ -12,7 +12,7 @@ from typing import Any
 from mlops_desk.cli import arg_types
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, print_json, print_table, utc_time
-from mlops_desk.core import audit, registry, secrets
+from mlops_desk.core import archive, audit, registry, secrets
 from mlops_desk.core.errors import BadInput, CheckFailed
 
 
@@ -33,6 +33,39 @@ def _leaf(group, name: str, common, handler, help_text: str):
     parser = group.add_parser(name, parents=[common], help=help_text)
     parser.set_defaults(handler=handler)
     return parser
+
+
+def _list_leaf(group, kind: str, common, handler):
+    parser = _leaf(group, "list", common, handler, f"list {kind}s (archived ones with --all)")
+    parser.add_argument("--all", action="store_true", help=f"also list archived {kind}s")
+    return parser
+
+
+def _archive_leaf(group, kind: str, common) -> None:
+    parser = _leaf(group, "archive", common, archive_cmd,
+                   f"hide a {kind} from lists; nothing is deleted, and what refers to it keeps "
+                   "working")
+    parser.add_argument("name")
+    parser.add_argument("--restore", action="store_true", help=f"list the {kind} again")
+    parser.set_defaults(kind=kind)
+
+
+def archive_cmd(ctx: Context) -> int:
+    a = ctx.args
+    archived = not a.restore
+    changed = archive.set_archived(ctx.store, a.kind, a.name, archived)
+    if ctx.json:
+        print_json({"kind": a.kind, "name": a.name, "archived": archived, "changed": changed})
+    else:
+        state = "archived" if archived else "restored"
+        print(f"{a.kind} {a.name} {state}" if changed else
+              f"{a.kind} {a.name} is already {'archived' if archived else 'listed'}; "
+              "nothing changed")
+    return 0
+
+
+def _shown_name(name: str, archived: bool) -> str:
+    return f"{name} (archived)" if archived else name
 
 
 # -- endpoints ---------------------------------------------------------------
@@ -70,7 +103,8 @@ def _endpoint_commands(sub, common) -> None:
     edit.add_argument("--tpm", type=arg_types.count)
     edit.add_argument("--price", action="append", metavar="MODEL_ID=IN,OUT")
 
-    _leaf(group, "list", common, endpoint_list, "list endpoints")
+    _list_leaf(group, "endpoint", common, endpoint_list)
+    _archive_leaf(group, "endpoint", common)
     test = _leaf(group, "test", common, endpoint_test, "call GET /models and report")
     test.add_argument("name")
 
@@ -161,13 +195,14 @@ def endpoint_edit(ctx: Context) -> int:
 
 
 def endpoint_list(ctx: Context) -> int:
-    endpoints = registry.list_endpoints(ctx.store)
+    endpoints = registry.list_endpoints(ctx.store, include_archived=ctx.args.all)
     if ctx.json:
         print_json([e.public_dict() for e in endpoints])
         return 0
     print_table(
-        [(e.name, e.kind, e.display_url or e.target, secrets.describe(e.api_key_ref), e.timeout_s,
-          e.max_concurrency, ", ".join(f"{m}={p[0]:g}/{p[1]:g}" for m, p in e.prices.items()))
+        [(_shown_name(e.name, e.archived), e.kind, e.display_url or e.target,
+          secrets.describe(e.api_key_ref), e.timeout_s, e.max_concurrency,
+          ", ".join(f"{m}={p[0]:g}/{p[1]:g}" for m, p in e.prices.items()))
          for e in endpoints],
         ["NAME", "KIND", "URL/TARGET", "KEY", "TIMEOUT", "CONC", "PRICES $/1M"],
     )
@@ -200,7 +235,8 @@ def _model_commands(sub, common) -> None:
     create.add_argument("--kind", choices=registry.MODEL_KINDS, default="classification")
     create.add_argument("--labels", help="comma-separated label set, e.g. pos,neg,neutral")
     create.add_argument("--description", default="")
-    _leaf(group, "list", common, model_list, "list models")
+    _list_leaf(group, "model", common, model_list)
+    _archive_leaf(group, "model", common)
 
 
 def model_create(ctx: Context) -> int:
@@ -216,16 +252,12 @@ def model_create(ctx: Context) -> int:
 
 
 def model_list(ctx: Context) -> int:
-    store = ctx.store
-    rows = list(store.db.query(
-        "SELECT m.name, m.kind, m.labels, m.description, m.created_at, "
-        "(SELECT count(*) FROM versions v WHERE v.model_id = m.id) AS versions "
-        "FROM models m ORDER BY m.name"))
+    rows = registry.model_summaries(ctx.store, include_archived=ctx.args.all)
     if ctx.json:
-        print_json([{**r, "labels": json.loads(r["labels"])} for r in rows])
+        print_json(rows)
         return 0
-    print_table([(r["name"], r["kind"], r["versions"], ",".join(json.loads(r["labels"])),
-                  r["description"]) for r in rows],
+    print_table([(_shown_name(r["name"], r["archived"]), r["kind"], r["versions"],
+                  ",".join(r["labels"]), r["description"]) for r in rows],
                 ["NAME", "KIND", "VERSIONS", "LABELS", "DESCRIPTION"])
     return 0
 
@@ -396,7 +428,8 @@ def _dataset_commands(sub, common) -> None:
     imp.add_argument("--encoding", metavar="NAME",
                      help="encoding of a CSV/TSV/JSONL file that is not UTF-8 and has no BOM, "
                           "e.g. cp1252 (Excel on Windows) or latin-1")
-    _leaf(group, "list", common, dataset_list, "list datasets")
+    _list_leaf(group, "dataset", common, dataset_list)
+    _archive_leaf(group, "dataset", common)
     show = _leaf(group, "show", common, dataset_show, "show a dataset and its validation report")
     show.add_argument("name")
     show.add_argument("--rows", type=arg_types.whole(), default=5,
@@ -430,12 +463,13 @@ def dataset_import(ctx: Context) -> int:
 def dataset_list(ctx: Context) -> int:
     from mlops_desk.core.datasets import list_datasets
 
-    datasets = list_datasets(ctx.store)
+    datasets = list_datasets(ctx.store, include_archived=ctx.args.all)
     if ctx.json:
         print_json([d.to_dict() for d in datasets])
         return 0
-    print_table([(d.name, d.n_rows, d.sha256[:12], ",".join(d.input_cols), d.expected_col,
-                  len(d.validation.get("warnings", [])), utc_time(d.created_at))
+    print_table([(_shown_name(d.name, d.archived), d.n_rows, d.sha256[:12],
+                  ",".join(d.input_cols), d.expected_col, len(d.validation.get("warnings", [])),
+                  utc_time(d.created_at))
                  for d in datasets],
                 ["NAME", "ROWS", "SHA256", "INPUTS", "EXPECTED", "WARNINGS", "CREATED (UTC)"])
     return 0

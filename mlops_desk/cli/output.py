@@ -52,5 +52,11 @@ def error(message: str) -> None:
     print(f"mlops-desk: error: {text}", file=sys.stderr)
 
 
+def error_text(exc: Exception) -> str:
+    """A core error's plain message with its CLI hint (the flag or command) appended."""
+    hint = getattr(exc, "hint", "")
+    return f"{exc} ({hint})" if hint else str(exc)
+
+
 def info(message: str) -> None:
     print(message, file=sys.stderr)

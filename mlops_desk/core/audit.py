@@ -347,7 +347,7 @@ def verify(store: Store, expect_head: str | None = None) -> VerifyResult:
         expect_head = expect_head.strip().lower()
         if not _HEX64.match(expect_head):
             raise BadInput("the expected head must be a 64-character hex hash "
-                           "as printed by 'audit head'")
+                           "as printed with the audit log's head", hint="see 'audit head'")
     try:
         return _verify(store, expect_head)
     except sqlite3.OperationalError as exc:

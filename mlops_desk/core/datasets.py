@@ -30,6 +30,7 @@ class Dataset:
     source_name: str
     created_at: str
     created_by: str
+    archived: bool = False  # hidden from lists; runs and gates still read it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,7 +38,7 @@ class Dataset:
             "columns": self.columns, "input_cols": self.input_cols,
             "expected_col": self.expected_col, "validation": self.validation,
             "source_name": self.source_name, "created_at": self.created_at,
-            "created_by": self.created_by,
+            "created_by": self.created_by, "archived": self.archived,
         }
 
 
@@ -47,7 +48,7 @@ def _dataset(row: dict) -> Dataset:
         columns=json.loads(row["columns"]), input_cols=json.loads(row["input_cols"]),
         expected_col=row["expected_col"], validation=json.loads(row["validation"]),
         source_name=row["source_name"], created_at=row["created_at"],
-        created_by=row["created_by"],
+        created_by=row["created_by"], archived=bool(row.get("archived")),
     )
 
 
@@ -79,7 +80,7 @@ def import_dataset(
         if db.execute("SELECT 1 FROM datasets WHERE name = ?", [name]).fetchone():
             raise Conflict(
                 f"dataset {name} already exists with different content; snapshots never "
-                "change, so import this file under another --name"
+                "change, so import this file under another name", hint="--name NEW_NAME"
             )
         check_name_free(db.conn, name, "dataset")
         dataset_id = db["datasets"].insert({
@@ -110,7 +111,7 @@ def import_dataset(
 def get_dataset(store: Store, name: str) -> Dataset:
     rows = list(store.db.query("SELECT * FROM datasets WHERE name = ?", [name]))
     if not rows:
-        raise NotFound(f"no dataset named {name!r} (see 'dataset list')")
+        raise NotFound(f"no dataset named {name!r}", hint="see 'dataset list'")
     return _dataset(rows[0])
 
 
@@ -118,8 +119,9 @@ def get_dataset_by_id(store: Store, dataset_id: int) -> Dataset:
     return _dataset(next(store.db.query("SELECT * FROM datasets WHERE id = ?", [dataset_id])))
 
 
-def list_datasets(store: Store) -> list[Dataset]:
-    return [_dataset(r) for r in store.db.query("SELECT * FROM datasets ORDER BY name")]
+def list_datasets(store: Store, *, include_archived: bool = True) -> list[Dataset]:
+    where = "" if include_archived else "WHERE archived = 0 "
+    return [_dataset(r) for r in store.db.query(f"SELECT * FROM datasets {where}ORDER BY name")]
 
 
 def iter_rows(store: Store, dataset_id: int, *, start: int = 0,

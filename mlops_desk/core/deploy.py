@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from mlops_desk.core import audit, gates
+from mlops_desk.core import archive, audit, gates
 from mlops_desk.core.errors import BadInput, Conflict, MlopsError, NotFound
 from mlops_desk.core.registry import (
     Version,
@@ -76,8 +76,8 @@ def get_environment(store: Store, model_name: str, name: str) -> Environment:
     model = get_model(store, model_name)
     row = store.db.execute(_ENV_SELECT + "AND e.name = ?", [model.id, name]).fetchone()
     if row is None:
-        raise NotFound(f"model {model.name} has no environment {name!r} "
-                       f"(see 'env list {model.name}')")
+        raise NotFound(f"model {model.name} has no environment {name!r}",
+                       hint=f"see 'env list {model.name}'")
     return Environment(model.name, *row)
 
 
@@ -169,7 +169,8 @@ def deploy(store: Store, model_name: str, number: int, environment: str, *, reas
     """
     reason = " ".join((reason or "").split())
     if force and not reason:
-        raise BadInput("--force needs --reason TEXT: a forced deploy must say why")
+        raise BadInput("a forced deploy must say why: give a reason",
+                       hint="--force needs --reason TEXT")
     candidate = get_version(store, model_name, number)
     if candidate.archived:
         raise Conflict(f"{candidate.ref} is archived; unarchive it before deploying")
@@ -206,6 +207,8 @@ def _move(store: Store, to: Version, env: Environment, current: Version | None, 
     model = get_model(store, env.model)
     now, user = utcnow(), audit.os_user()
     with store.transaction() as db:
+        if action == "deploy":  # a rollback is the way out, so it is never refused here
+            archive.check_deployable(db.conn, model.id, to.config.get("endpoint", ""))
         # Compare-and-set as the first write: a concurrent move makes this a no-op we detect.
         cursor = db.execute(
             "UPDATE environments SET version_id = ?, updated_at = ? "
@@ -213,7 +216,7 @@ def _move(store: Store, to: Version, env: Environment, current: Version | None, 
             [to.id, now, model.id, env.name, current.id if current else None])
         if cursor.rowcount != 1:
             raise Conflict(f"{env.model}@{env.name} was changed by someone else meanwhile; "
-                           "check 'history' and retry")
+                           "look at its deployment history and retry", hint="see 'history'")
         move_id = db.execute(
             "INSERT INTO deployments (ts, user, model_id, environment, from_version_id, "
             "to_version_id, action, reason, gate_run_id, forced, gate_report) "

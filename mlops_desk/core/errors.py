@@ -1,6 +1,10 @@
 """Errors the user can act on, each carrying a one-line message and a CLI exit code.
 
 Anything that is not an ``MlopsError`` is a bug and is allowed to crash loudly.
+
+The message speaks plain words that fit every face (no command-line flags or commands);
+``hint`` says the same in the CLI's terms (``--force needs --reason TEXT``). The CLI
+appends it, the GUI ignores it and offers its own action instead.
 """
 
 
@@ -9,8 +13,9 @@ class MlopsError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, hint: str = ""):
         super().__init__(" ".join(str(message).split()))
+        self.hint = " ".join(hint.split())
 
 
 class BadInput(MlopsError):

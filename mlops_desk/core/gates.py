@@ -90,7 +90,8 @@ def set_policy(store: Store, model_name: str, environment: str, dataset_name: st
     """Create or replace the gate of one environment; audited."""
     parsed = [parse_rule(text) for text in rules]
     if not parsed and not non_inferior:
-        raise BadInput("a gate needs at least one --rule or --non-inferior")
+        raise BadInput("a gate needs at least one rule or the non-inferiority check",
+                       hint="--rule EXPR or --non-inferior")
     if not 0 < alpha < 1:
         raise BadInput(f"bad significance level {alpha}: expected 0 < alpha < 1")
     with store.transaction() as db:
@@ -98,8 +99,8 @@ def set_policy(store: Store, model_name: str, environment: str, dataset_name: st
         dataset = get_dataset(store, dataset_name)
         if not db.execute("SELECT 1 FROM environments WHERE model_id = ? AND name = ?",
                           [model.id, environment]).fetchone():
-            raise BadInput(f"model {model.name} has no environment {environment!r} "
-                           f"(see 'env list {model.name}')")
+            raise BadInput(f"model {model.name} has no environment {environment!r}",
+                           hint=f"see 'env list {model.name}'")
         db.execute(
             "INSERT INTO gate_policies (model_id, environment, dataset_id, rules, non_inferior, "
             "alpha, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -149,6 +150,7 @@ class Check:
     value: float | None = None
     threshold: float | None = None
     run_id: int | None = None
+    hint: str = ""  # the CLI command that would fix a failed check (the GUI offers a button)
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ class GateRefused(CheckFailed):
     def __init__(self, report: GateReport):
         super().__init__(
             f"deploy of {report.candidate} to {report.environment} refused by its gate: "
-            f"{report.explain()} (override with --force --reason TEXT)"
+            f"{report.explain()}", hint="override with --force --reason TEXT"
         )
         self.report = report
 
@@ -231,8 +233,9 @@ def evaluate(store: Store, candidate: Version, environment: str,
     if found.run_id is None:
         check = Check("run", False,
                       f"{candidate.ref} has no completed run on gate dataset {dataset.name} "
-                      f"that stores all of its {dataset.n_rows:,} rows (run 'mlops-desk run "
-                      f"{candidate.ref} --dataset {dataset.name}' without a row limit first)")
+                      f"that stores all of its {dataset.n_rows:,} rows: run it on the whole "
+                      "dataset first",
+                      hint=f"mlops-desk run {candidate.ref} --dataset {dataset.name}")
         return _report(candidate, environment, policy, None, [check], None, skipped)
     checks = [_rule_check(rule, found.metrics, found.run_id) for rule in policy.rules]
     if policy.non_inferior:
@@ -329,9 +332,9 @@ def _non_inferiority(store: Store, candidate: Version, deployed: Version | None,
     if baseline.run_id is None:
         return Check("non_inferior", False,
                      f"deployed {deployed.ref} has no completed run on {dataset.name} that "
-                     f"stores all of its {dataset.n_rows:,} rows to compare with (run "
-                     f"'mlops-desk run {deployed.ref} --dataset {dataset.name}')",
-                     run_id=run_id)
+                     f"stores all of its {dataset.n_rows:,} rows to compare with: run it on "
+                     "the whole dataset first", run_id=run_id,
+                     hint=f"mlops-desk run {deployed.ref} --dataset {dataset.name}")
     base_id, base_metrics = baseline.run_id, baseline.metrics
     result = compare_runs(_scored_rows(store, base_id), _scored_rows(store, run_id),
                           base_metrics, metrics)

@@ -46,6 +46,7 @@ class Endpoint:
     prices: dict[str, list[float]]
     created_at: str
     updated_at: str
+    archived: bool = False  # hidden from lists; versions still resolve it
 
     def price_for(self, model_id: str) -> tuple[float, float] | None:
         """USD per 1M (input, output) tokens for a model id, or the '*' default."""
@@ -72,7 +73,7 @@ def _endpoint(row: dict) -> Endpoint:
         target=row["target"], api_key_ref=row["api_key_ref"], timeout_s=row["timeout_s"],
         max_concurrency=row["max_concurrency"], rpm=row["rpm"], tpm=row["tpm"],
         prices=json.loads(row["prices"]), created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        updated_at=row["updated_at"], archived=bool(row.get("archived")),
     )
 
 
@@ -88,7 +89,7 @@ def parse_price(spec: str) -> tuple[str, list[float]]:
             raise ValueError
     except ValueError:
         raise BadInput(
-            f"bad --price {spec!r}: expected MODEL_ID=IN,OUT in USD per 1M tokens"
+            f"bad price {spec!r}: expected MODEL_ID=IN,OUT in USD per 1M tokens"
         ) from None
     return model_id, prices
 
@@ -140,7 +141,8 @@ def add_endpoint(
     now = utcnow()
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM endpoints WHERE name = ?", [name]).fetchone():
-            raise Conflict(f"endpoint {name} already exists (use 'endpoint edit')")
+            raise Conflict(f"endpoint {name} already exists; edit it instead",
+                           hint="use 'endpoint edit'")
         check_name_free(db.conn, name, "endpoint")
         db["endpoints"].insert({
             "name": name, "kind": kind, "base_url": base_url if kind == "openai" else None,
@@ -176,7 +178,7 @@ def update_endpoint(store: Store, name: str, **changes: Any) -> Endpoint:
 
 def _audit_view(endpoint: Endpoint) -> dict[str, Any]:
     data = endpoint.public_dict()
-    for key in ("id", "created_at", "updated_at"):
+    for key in ("id", "created_at", "updated_at", "archived"):
         data.pop(key)
     return data
 
@@ -184,12 +186,13 @@ def _audit_view(endpoint: Endpoint) -> dict[str, Any]:
 def get_endpoint(store: Store, name: str) -> Endpoint:
     rows = list(store.db.query("SELECT * FROM endpoints WHERE name = ?", [name]))
     if not rows:
-        raise NotFound(f"no endpoint named {name!r} (see 'endpoint list')")
+        raise NotFound(f"no endpoint named {name!r}", hint="see 'endpoint list'")
     return _endpoint(rows[0])
 
 
-def list_endpoints(store: Store) -> list[Endpoint]:
-    return [_endpoint(r) for r in store.db.query("SELECT * FROM endpoints ORDER BY name")]
+def list_endpoints(store: Store, *, include_archived: bool = True) -> list[Endpoint]:
+    where = "" if include_archived else "WHERE archived = 0 "
+    return [_endpoint(r) for r in store.db.query(f"SELECT * FROM endpoints {where}ORDER BY name")]
 
 
 # -- models ------------------------------------------------------------------
@@ -203,12 +206,13 @@ class Model:
     labels: list[str]
     description: str
     created_at: str
+    archived: bool = False  # hidden from lists; its versions and runs stay
 
 
 def _model(row: dict) -> Model:
     return Model(id=row["id"], name=row["name"], kind=row["kind"],
                  labels=json.loads(row["labels"]), description=row["description"],
-                 created_at=row["created_at"])
+                 created_at=row["created_at"], archived=bool(row.get("archived")))
 
 
 def parse_labels(text: str | None) -> list[str]:
@@ -258,16 +262,28 @@ def update_model(store: Store, name: str, *, description: str | None = None,
 def get_model(store: Store, name: str) -> Model:
     rows = list(store.db.query("SELECT * FROM models WHERE name = ?", [name]))
     if not rows:
-        raise NotFound(f"no model named {name!r} (see 'model list')")
+        raise NotFound(f"no model named {name!r}", hint="see 'model list'")
     return _model(rows[0])
+
+
+def model_summaries(store: Store, *, include_archived: bool = True) -> list[dict[str, Any]]:
+    """What a model listing shows: each model with its number of versions."""
+    where = "" if include_archived else "WHERE m.archived = 0 "
+    rows = store.db.query(
+        "SELECT m.name, m.kind, m.labels, m.description, m.created_at, m.archived, "
+        "(SELECT count(*) FROM versions v WHERE v.model_id = m.id) AS versions "
+        f"FROM models m {where}ORDER BY m.name")
+    return [{**r, "labels": json.loads(r["labels"]), "archived": bool(r["archived"])}
+            for r in rows]
 
 
 def get_model_by_id(store: Store, model_id: int) -> Model:
     return _model(next(store.db.query("SELECT * FROM models WHERE id = ?", [model_id])))
 
 
-def list_models(store: Store) -> list[Model]:
-    return [_model(r) for r in store.db.query("SELECT * FROM models ORDER BY name")]
+def list_models(store: Store, *, include_archived: bool = True) -> list[Model]:
+    where = "" if include_archived else "WHERE archived = 0 "
+    return [_model(r) for r in store.db.query(f"SELECT * FROM models {where}ORDER BY name")]
 
 
 # -- versions ----------------------------------------------------------------
@@ -306,7 +322,8 @@ def make_config(*, endpoint: str, model_id: str, system_prompt: str = "",
                 parser: str = "text") -> dict[str, Any]:
     """The inference config that a version freezes; validated and normalised."""
     if not model_id:
-        raise BadInput("a version needs a --model-id")
+        raise BadInput("a version needs a model id (the name the endpoint serves)",
+                       hint="--model-id")
     template_columns(template)  # raises on a malformed template
     return normalise({
         "endpoint": endpoint, "model_id": model_id, "system_prompt": system_prompt or "",
@@ -406,7 +423,8 @@ def get_version(store: Store, model_name: str, number: int) -> Version:
     rows = list(store.db.query(_VERSION_SELECT + "WHERE v.model_id = ? AND v.number = ?",
                                [model.id, number]))
     if not rows:
-        raise NotFound(f"model {model_name} has no version {number} (see 'version list')")
+        raise NotFound(f"model {model_name} has no version {number}",
+                       hint="see 'version list'")
     return _version(rows[0], model.name)
 
 

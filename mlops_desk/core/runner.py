@@ -141,13 +141,14 @@ def create_run(store: Store, version: Version, dataset: Dataset,
     if not 1 <= concurrency <= 1024:
         raise BadInput(f"bad concurrency {concurrency}: expected 1..1024")
     if options.limit is not None and options.limit < 1:
-        raise BadInput(f"bad --limit {options.limit}: expected a positive number of rows")
+        raise BadInput(f"bad row limit {options.limit}: expected a positive number of rows",
+                       hint="--limit")
     rpm = endpoint.rpm if options.rpm is None else options.rpm
     tpm = endpoint.tpm if options.tpm is None else options.tpm
     for name, value in (("rpm", rpm), ("tpm", tpm)):
         if value is not None and value < 1:  # a rate <= 0 would stall the run for ever
-            raise BadInput(f"bad {name} limit {value} (from --{name} or the endpoint): "
-                           "expected a positive number per minute")
+            raise BadInput(f"bad {name} limit {value} (from the run settings or the endpoint): "
+                           "expected a positive number per minute", hint=f"--{name}")
     n_total = min(dataset.n_rows, options.limit) if options.limit else dataset.n_rows
     settings = {**asdict(options), "concurrency": concurrency, "scorer": scorer,
                 "rpm": rpm, "tpm": tpm}

@@ -86,7 +86,7 @@ def create_run(store: Store, *, model_id: int, version_id: int, dataset_id: int,
 def get_run(store: Store, run_id: int) -> Run:
     rows = list(store.db.query(_RUN_SELECT + " WHERE r.id = ?", [run_id]))
     if not rows:
-        raise NotFound(f"no run with id {run_id} (see 'runs list')")
+        raise NotFound(f"no run with id {run_id}", hint="see 'runs list'")
     return _run(rows[0])
 
 

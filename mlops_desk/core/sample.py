@@ -178,7 +178,8 @@ def _ensure_endpoint(store: Store) -> None:
         return
     if endpoint.kind != "python" or endpoint.target != TARGET:
         raise Conflict(f"an endpoint named {ENDPOINT} already exists and is not the sample's; "
-                       "rename it or use another --db for the sample workspace")
+                       "rename it or use another database for the sample workspace",
+                       hint="--db PATH")
 
 
 @contextlib.contextmanager

@@ -290,4 +290,20 @@ def _v4(conn: sqlite3.Connection) -> None:
         f"AND NOT ({_UNANSWERED}))")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+# v5 (issue 13): endpoints, models and datasets can be archived: hidden from lists, never
+# deleted (versions, runs and deployments refer to them). A dataset snapshot stays
+# immutable in every column but the flag, so its trigger now names those columns.
+_DATASET_COLUMNS = ("id, name, sha256, n_rows, columns, input_cols, expected_col, validation, "
+                    "source_name, created_at, created_by")
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    for table in ("endpoints", "models", "datasets"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN archived INTEGER NOT NULL DEFAULT 0")
+    conn.execute("DROP TRIGGER datasets_immutable")
+    conn.execute(f"CREATE TRIGGER datasets_immutable BEFORE UPDATE OF {_DATASET_COLUMNS} "
+                 "ON datasets BEGIN SELECT RAISE(ABORT, 'a dataset snapshot cannot be "
+                 "changed'); END")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]

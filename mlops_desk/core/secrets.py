@@ -107,7 +107,8 @@ def store_in_keyring(endpoint_name: str, secret: str) -> str:
         raise BadInput("the API key is empty")
     usable, why = keyring_status()
     if not usable:
-        raise BadInput(f"{why}; use --api-key-env VAR to read the key from an environment variable")
+        raise BadInput(f"{why}; read the key from an environment variable instead",
+                       hint="--api-key-env VAR")
     import keyring
 
     try:
@@ -115,7 +116,7 @@ def store_in_keyring(endpoint_name: str, secret: str) -> str:
     except Exception as exc:
         raise BadInput(
             f"could not save the key in the OS keyring ({type(exc).__name__}); "
-            "use --api-key-env VAR instead"
+            "read the key from an environment variable instead", hint="--api-key-env VAR"
         ) from None
     remember(secret.strip())
     return "keyring"
@@ -153,7 +154,8 @@ def resolve(endpoint_name: str, ref: str) -> str:
         if not value:
             raise BadInput(
                 f"endpoint {endpoint_name}: no API key found in the OS keyring; "
-                "set it again with 'endpoint set-key' or use --api-key-env"
+                "set the key again, or read it from an environment variable",
+                hint="'endpoint set-key' or --api-key-env VAR"
             )
         remember(value)
         return value

@@ -209,7 +209,8 @@ class Store:
             # Refuse before touching anything: not even WAL mode is switched on.
             raise StoreError(
                 f"database {self.path} was written by a newer MLOps Desk (schema {version}, "
-                f"this version knows {SCHEMA_VERSION}); upgrade MLOps Desk or use another --db"
+                f"this version knows {SCHEMA_VERSION}); upgrade MLOps Desk or use another "
+                "database file", hint="--db PATH"
             )
         # Foreign or damaged files are refused here, before the backup, migration or WAL.
         check_registry(conn, self.path, tuple(MIGRATIONS[:version]))

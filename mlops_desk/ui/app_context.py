@@ -16,6 +16,7 @@ class AppContext(QObject):
     datasets_changed = Signal()
     runs_changed = Signal()
     deployments_changed = Signal()
+    run_requested = Signal(int)  # a recorded run to execute now (the Runs page executes it)
     status_message = Signal(str)  # a transient line for the status bar
     error = Signal(str)  # a readable error for the user (shown by the main window)
 

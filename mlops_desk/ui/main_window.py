@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.gateway_menu = GatewayMenu(self)  # issue 5: the local gateway, a child process
 
         self.ctx.error.connect(self.show_error)
+        self.ctx.run_requested.connect(self.execute_run)
         self.ctx.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.ctx.tasks.active_changed.connect(self._jobs_changed)
         hints = QGuiApplication.styleHints()
@@ -282,6 +283,11 @@ class MainWindow(QMainWindow):
             self.ctx.status_message.emit("Starting runs from the window is not available yet.")
             return
         open_dialog()
+
+    def execute_run(self, run_id: int) -> None:
+        """Execute a run recorded elsewhere (the deploy dialog's gate run) where every run
+        executes, without leaving the page the user is on."""
+        self.page("RunsPage").start_run(run_id)
 
     def open_model(self, name: str) -> None:
         page = self.show_page("ModelsPage")

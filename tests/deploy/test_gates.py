@@ -103,8 +103,9 @@ def test_a_metric_missing_from_the_run_fails_its_rule(world: World) -> None:
 def test_force_needs_a_reason_and_is_recorded(world: World) -> None:
     gate(world, "accuracy>=0.99")
     run_id = world.run(1, wrong=[0, 1, 2])
-    with pytest.raises(BadInput, match="--reason"):
+    with pytest.raises(BadInput, match="a forced deploy must say why") as refused:
         deploy.deploy(world.store, "triage", 1, "production", force=True)
+    assert refused.value.hint == "--force needs --reason TEXT"  # what the CLI appends
     result = deploy.deploy(world.store, "triage", 1, "production", force=True,
                            reason="hotfix for outage INC-42")
     assert not result.gate.passed

@@ -167,7 +167,12 @@ def test_new_model_dialog_creates_and_selects_the_model(page: ModelsPage, store:
     # A model without versions starts a blank one.
     blank = page.open_new_version_dialog()
     assert blank.source is None and blank.endpoint.currentText() == "local"
-    assert blank.status.kind == "error" and "model-id" in blank.status.text
+    assert blank.status.kind == "error" and "Model id is required" in blank.status.text
+    assert "--" not in blank.status.text  # the GUI names the field, not a flag
+    assert blank.model_id_error.isVisibleTo(blank)  # shown at the field itself
+    assert blank.model_id_error.text.startswith("Model id is required")
+    blank.model_id.setText("m9")
+    assert not blank.model_id_error.isVisibleTo(blank) and blank.status.kind == "ok"
     blank.reject()
 
 

@@ -5,6 +5,10 @@ every check (metric, value, threshold, run), and the newer runs it skipped becau
 not complete evidence (a row-limited, failed or interrupted run). Deploy is enabled when
 the gate passes (or there is none); when it refuses, "Force with reason" deploys anyway,
 only with a reason, and the move is recorded as forced.
+
+When the gate has no usable run of the candidate, "Run the gate check now" records that run
+(the version over the whole gate dataset) and hands it to the window, which executes it
+where every run executes (the Runs page); the check is evaluated again when runs change.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableView,
     QToolButton,
     QWidget,
@@ -26,9 +31,10 @@ from PySide6.QtWidgets import (
 
 from mlops_desk.core.deploy import DeployResult
 from mlops_desk.core.gates import GateReport
+from mlops_desk.core.runs import Run, get_run
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.deploy_base import DeployTaskDialog
-from mlops_desk.ui.loader import LatestLoad
+from mlops_desk.ui.loader import LatestLoad, guarded
 from mlops_desk.ui.models.deploy_data import (
     DeploymentsData,
     DeployOutcome,
@@ -38,6 +44,7 @@ from mlops_desk.ui.models.deploy_data import (
     load_deployments,
 )
 from mlops_desk.ui.models.deploy_tables import EXPLANATION, GateChecksModel
+from mlops_desk.ui.models.run_queries import create_run
 from mlops_desk.ui.widgets.status_line import StatusLine
 
 
@@ -53,6 +60,8 @@ class DeployDialog(DeployTaskDialog):
         self.gate: GateCheck | None = None
         self._data_load = LatestLoad(ctx, self)
         self._gate_load = LatestLoad(ctx, self)
+        self._gate_run_load = LatestLoad(ctx, self)
+        self._gate_run_task = None
 
         self.version_box = QComboBox()
         self.env_box = QComboBox()
@@ -87,10 +96,24 @@ class DeployDialog(DeployTaskDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(EXPLANATION, QHeaderView.ResizeMode.Stretch)
         self.checks_view.setMinimumHeight(110)
-        for offset, widget in enumerate((gate_title, self.gate_status, self.checks_view)):
-            self.body.insertWidget(1 + offset, widget, 1 if widget is self.checks_view else 0)
-        self.body.insertStretch(4, 0)  # takes the room while the checks table is hidden
+        self.gate_run_button = QPushButton("Run the gate check now")
+        self.gate_run_button.setToolTip("Run this version over the whole gate dataset; the "
+                                        "gate is checked again when the run ends")
+        self.gate_run_button.clicked.connect(self.run_gate_check)
+        self.gate_run_button.hide()
+        self.gate_run_id: int | None = None  # the gate run this dialog started
+        gate_run_row = QHBoxLayout()
+        gate_run_row.addWidget(self.gate_run_button)
+        gate_run_row.addStretch(1)
+        for offset, item in enumerate((gate_title, self.gate_status, gate_run_row,
+                                       self.checks_view)):
+            if isinstance(item, QHBoxLayout):
+                self.body.insertLayout(1 + offset, item)
+            else:
+                self.body.insertWidget(1 + offset, item, 1 if item is self.checks_view else 0)
+        self.body.insertStretch(5, 0)  # takes the room while the checks table is hidden
         self.checks_view.hide()
+        ctx.runs_changed.connect(self._runs_changed)
 
         self.force_button = self.buttons.addButton("Force with reason",
                                                    QDialogButtonBox.ButtonRole.ActionRole)
@@ -196,6 +219,71 @@ class DeployDialog(DeployTaskDialog):
         self.ok_button.setEnabled(report.passed and not self.busy)
         self.force_button.setVisible(not report.passed)
         self._update_force()
+        self._update_gate_run(report)
+
+    # -- the gate run ------------------------------------------------------------------
+    @staticmethod
+    def missing_gate_run(report: GateReport | None) -> bool:
+        """The gate refuses because the candidate has no usable run on its dataset."""
+        return report is not None and report.policy is not None and any(
+            check.name == "run" and not check.passed for check in report.checks)
+
+    def _update_gate_run(self, report: GateReport | None) -> None:
+        running = self.gate_run_id is not None
+        self.gate_run_button.setVisible(self.missing_gate_run(report) or running)
+        self.gate_run_button.setEnabled(not running)
+        self.gate_run_button.setText(f"Gate run {self.gate_run_id} running…" if running
+                                     else "Run the gate check now")
+
+    def run_gate_check(self) -> None:
+        """Record the candidate's run over the whole gate dataset and have it executed."""
+        report = self.gate.report if self.gate else None
+        if not self.missing_gate_run(report) or self.gate_run_id is not None:
+            return
+        from mlops_desk.core.runner import RunOptions  # the engine loads on first use
+
+        dataset = report.policy["dataset"]
+        self.gate_run_button.setEnabled(False)
+        self.gate_status.set("info", f"Starting the gate run of {report.candidate} on "
+                                     f"{dataset}…")
+        ctx, created = self.ctx, guarded(self, self._gate_run_created)
+
+        def execute(run_id: int) -> None:
+            ctx.run_requested.emit(run_id)  # recorded, so executed even if the dialog closed
+            created(run_id)
+
+        self._gate_run_task = ctx.tasks.start(
+            create_run, ctx.store, self.model_name, self.version, dataset, RunOptions(),
+            on_done=execute, on_error=guarded(self, self._gate_run_failed))
+
+    def _gate_run_created(self, run_id: int) -> None:
+        self.gate_run_id = run_id
+        self._update_gate_run(None)
+        self.gate_status.set("info", f"Gate run {run_id} is running (see Runs); the gate "
+                                     "is checked again when it ends.")
+
+    def _gate_run_failed(self, message: str) -> None:
+        self.gate_status.set("error", f"The gate run could not start: {message}")
+        self.gate_run_button.setEnabled(True)
+
+    def _runs_changed(self) -> None:
+        """A run ended somewhere: the gate's evidence may have changed."""
+        if self.data is None or self.busy:
+            return
+        if self.gate_run_id is None:
+            self.check()
+            return
+        self._gate_run_load.start(get_run, self.ctx.store, self.gate_run_id,
+                                  on_done=self._gate_run_state)
+
+    def _gate_run_state(self, run: Run) -> None:
+        if run.id != self.gate_run_id or run.status in ("queued", "running"):
+            return  # another run ended; ours goes on
+        self.gate_run_id = None
+        self.check()
+        if run.status != "completed":
+            self.status.set("warning", f"Gate run {run.id} ended {run.status}"
+                                       f"{': ' + run.reason if run.reason else ''}.")
 
     @property
     def refused(self) -> bool:

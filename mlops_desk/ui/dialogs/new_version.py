@@ -35,6 +35,14 @@ from mlops_desk.ui.widgets.status_line import StatusLine
 PARSER_CHOICES = ("label", "text", "json", "json:answer", "regex:(\\w+)")
 
 
+class _FieldError(BadInput):
+    """A problem of one field, shown under that field as well as in the status line."""
+
+    def __init__(self, line: StatusLine, message: str):
+        super().__init__(message)
+        self.line = line
+
+
 def parse_tags(text: str) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
 
@@ -71,6 +79,9 @@ class NewVersionDialog(QDialog):
             self.endpoint.setCurrentText(base["endpoint"])
         self.model_id = QLineEdit(base.get("model_id", ""))
         self.model_id.setPlaceholderText("e.g. gpt-4o-mini, or the id your server lists")
+        self.model_id_error = StatusLine()  # the field's own problem, shown under it
+        self.model_id_error.setObjectName("fieldError")
+        self.model_id_error.hide()
         self.system_prompt = code_editor(base.get("system_prompt", ""), 90)
         self.template = code_editor(base.get("template", "{input}"), 70)
         self.columns_hint = QLabel()
@@ -90,6 +101,7 @@ class NewVersionDialog(QDialog):
         form = QFormLayout()
         form.addRow("Endpoint", self.endpoint)
         form.addRow("Model id", self.model_id)
+        form.addRow("", self.model_id_error)
         form.addRow("System prompt", self.system_prompt)
         form.addRow("Prompt template", self.template)
         form.addRow("", self.columns_hint)
@@ -124,6 +136,9 @@ class NewVersionDialog(QDialog):
         """The edited config, validated and normalised; raises BadInput with the reason."""
         if not self.endpoint.currentText():
             raise BadInput("add an endpoint first (Endpoints page)")
+        if not self.model_id.text().strip():
+            raise _FieldError(self.model_id_error, "Model id is required: the name the "
+                                                   "endpoint serves, e.g. gpt-4o-mini")
         try:
             params = json.loads(self.params.toPlainText() or "{}")
         except json.JSONDecodeError as exc:
@@ -142,10 +157,14 @@ class NewVersionDialog(QDialog):
 
     def validate(self) -> None:
         self.config = None
+        self.model_id_error.hide()
         try:
             config = self.build_config()
         except BadInput as exc:
             self.status.set("error", str(exc))
+            if isinstance(exc, _FieldError):
+                exc.line.set("error", str(exc))
+                exc.line.show()
             self.register_button.setEnabled(False)
             self.columns_hint.setText("")
             return

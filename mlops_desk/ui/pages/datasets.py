@@ -29,6 +29,7 @@ from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.column_mapping import ColumnMappingDialog
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
 from mlops_desk.ui.models.rows_table import PAGE_ROWS, DatasetRowsModel
+from mlops_desk.ui.pages.archiving import Archiver
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.banner import Banner
 from mlops_desk.ui.widgets.item_list import FilterableList
@@ -71,8 +72,10 @@ class DatasetsPage(Page):
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         self.item_list = FilterableList("Datasets", "Filter datasets (Ctrl+F)", "Import…",
-                                        icon="import", footer=[hint])
+                                        icon="import", footer=[hint], archivable="dataset")
         self.item_list.current_changed.connect(self._dataset_changed)
+        self.archiver = Archiver(ctx, self, "dataset", self.item_list,
+                                 ctx.datasets_changed.emit)
         self.import_button = self.item_list.button
         self.import_button.setToolTip("Import a CSV, TSV, JSONL, XLSX or Parquet file "
                                       "(or drop one on the window)")
@@ -162,7 +165,7 @@ class DatasetsPage(Page):
         self.datasets = {d.name: d for d in found}
         self.item_list.set_items(  # keep, else the current dataset, else the first
 [(d.name, d.name, _tooltip(d), theme.status_icon(
-            "warning" if _warnings(d) else "ok")) for d in found], keep)
+            "warning" if _warnings(d) else "ok"), d.archived) for d in found], keep)
         self._show_dataset(self.current)
 
     def select_dataset(self, name: str) -> None:

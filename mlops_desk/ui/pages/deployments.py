@@ -130,7 +130,8 @@ class DeploymentsPage(Page):
 
     def refresh(self) -> None:
         self._stale.stale = False
-        self._models_load.start(registry.list_models, self.ctx.store, on_done=self._models_loaded)
+        self._models_load.start(registry.list_models, self.ctx.store, include_archived=False,
+                                on_done=self._models_loaded)  # an archived model serves nothing
 
     def select_model(self, name: str) -> None:
         self._pending_model = name

@@ -21,6 +21,7 @@ from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.endpoint_edit import EndpointDialog
 from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
+from mlops_desk.ui.pages.archiving import Archiver
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.item_list import FilterableList
 from mlops_desk.ui.widgets.status_line import StatusLine
@@ -43,8 +44,10 @@ def endpoint_html(e: Endpoint) -> str:
                          for m, p in e.prices.items()) or "none (costs are not computed)"
     limits = ", ".join(x for x in (f"{e.rpm:,} requests/min" if e.rpm else "",
                                    f"{e.tpm:,} tokens/min" if e.tpm else "") if x) or "none"
+    archived = (" (archived)</h3><p><i>Archived: hidden from lists; versions that use it "
+                "keep working. Restore it to edit it.</i></p>" if e.archived else "</h3>")
     return "".join([
-        f"<h3>{html.escape(e.name)}</h3><table cellpadding='2'>",
+        f"<h3>{html.escape(e.name)}{archived}<table cellpadding='2'>",
         row("Kind", e.kind), where,
         row("API key", html.escape(secrets.describe(e.api_key_ref))
             if e.kind == "openai" else "not needed"),
@@ -73,8 +76,10 @@ class EndpointsPage(Page):
         self._keyring_task = None
 
         self.item_list = FilterableList("Endpoints", "Filter endpoints (Ctrl+F)",
-                                        "Add endpoint…")
+                                        "Add endpoint…", archivable="endpoint")
         self.item_list.current_changed.connect(self._endpoint_changed)
+        self.archiver = Archiver(ctx, self, "endpoint", self.item_list,
+                                 ctx.registry_changed.emit)
         self.add_button = self.item_list.button
         self.add_button.clicked.connect(self.open_add_dialog)
         self.filter_edit = self.item_list.filter_edit
@@ -133,7 +138,8 @@ class EndpointsPage(Page):
         keep, self._select_after_load = self._select_after_load, None
         self.endpoints = {e.name: e for e in found}
         self.item_list.set_items(  # keep, else the current endpoint, else the first
-            [(e.name, e.name, f"{e.kind}: {e.display_url or e.target}", None) for e in found], keep)
+            [(e.name, e.name, f"{e.kind}: {e.display_url or e.target}", None, e.archived)
+             for e in found], keep)
         self._show(self.current)
 
     def _endpoint_changed(self, *_args) -> None:
@@ -152,6 +158,7 @@ class EndpointsPage(Page):
                 "Python function. Add one to register model versions against it.</p>")
             return
         self.details.setHtml(endpoint_html(endpoint))
+        self.edit_button.setEnabled(not endpoint.archived)
         if self.last_check is not None and self.last_check.endpoint == endpoint.name:
             self._show_check(self.last_check)
 

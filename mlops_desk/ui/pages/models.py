@@ -32,6 +32,7 @@ from mlops_desk.ui.dialogs.model_forms import NewModelDialog, VersionMetaDialog
 from mlops_desk.ui.dialogs.new_version import NewVersionDialog
 from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
 from mlops_desk.ui.models.versions_table import NOTE, VersionRow, VersionsTableModel
+from mlops_desk.ui.pages.archiving import Archiver
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.config_diff import ConfigDiffView
 from mlops_desk.ui.widgets.item_list import FilterableList
@@ -51,7 +52,8 @@ def load_model_details(store: Store, name: str) -> ModelDetails:
     deployed = environments_by_version(store, name)
     rows = [VersionRow(v, latest.get(v.number), tuple(deployed.get(v.number, ())))
             for v in registry.list_versions(store, name)]
-    return ModelDetails(model, rows, [e.name for e in registry.list_endpoints(store)])
+    endpoints = registry.list_endpoints(store, include_archived=False)  # offered for new versions
+    return ModelDetails(model, rows, [e.name for e in endpoints])
 
 
 def details_html(v: Version, latest: RunPoint | None, environments: tuple[str, ...] = ()) -> str:
@@ -110,8 +112,10 @@ class ModelsPage(Page):
         self.dialog = None  # the open dialog, kept so it is not garbage-collected
         self._meta_task = None
 
-        self.item_list = FilterableList("Models", "Filter models (Ctrl+F)", "New model…")
+        self.item_list = FilterableList("Models", "Filter models (Ctrl+F)", "New model…",
+                                        archivable="model")
         self.item_list.current_changed.connect(self._model_changed)
+        self.archiver = Archiver(ctx, self, "model", self.item_list, ctx.registry_changed.emit)
         self.new_model_button = self.item_list.button
         self.new_model_button.clicked.connect(self.open_new_model_dialog)
         self.filter_edit = self.item_list.filter_edit
@@ -137,7 +141,7 @@ class ModelsPage(Page):
                                                      self.toggle_archived)
         self.deploy_action = self.toolbar.addAction(theme.icon("deployments"), "Deploy to…",
                                                     self.open_deploy_dialog)  # issue 5
-        self.show_archived = QCheckBox("Show archived")
+        self.show_archived = QCheckBox("Show archived versions")
         self.show_archived.setChecked(True)
         self.show_archived.toggled.connect(lambda _checked: self._fill_versions())
         spacer = QWidget()
@@ -213,8 +217,8 @@ class ModelsPage(Page):
 
     def _models_loaded(self, models: list[Model]) -> None:
         keep = self._pending_model or self.current_model
-        self.item_list.set_items([(m.name, m.name, _model_tooltip(m), None) for m in models],
-                                 keep)
+        self.item_list.set_items(
+            [(m.name, m.name, _model_tooltip(m), None, m.archived) for m in models], keep)
         # Reload the details even when the same model stays selected: it may have changed.
         self._load_details()
 
@@ -247,7 +251,8 @@ class ModelsPage(Page):
         m = details.model
         count = len(details.rows)
         self.model_title.setText(f"{m.name}  ·  {m.kind}  ·  {count} version"
-                                 f"{'' if count == 1 else 's'}")
+                                 f"{'' if count == 1 else 's'}"
+                                 f"{'  ·  archived' if m.archived else ''}")
         labels = f"Labels: {', '.join(m.labels)}. " if m.labels else ""
         self.model_info.setText(f"{labels}{m.description}".strip())
         self._fill_versions(keep)
