@@ -1,0 +1,183 @@
+"""Linux packages from the one-folder build: a ``.deb`` and a portable ``.tar.gz``.
+
+The ``.deb`` puts the app under ``/opt/mlops-desk``, links ``/usr/bin/mlops-desk`` to it,
+and adds a ``.desktop`` entry and hicolor icons. Its ``Depends`` is computed, not typed:
+every shared library that a bundled ELF file (the Qt plugins and libraries, the Python
+extension modules) loads from outside the bundle is looked up with ``ldd`` and mapped to
+its Debian package with ``dpkg -S``. A library ``ldd`` cannot find on the build machine
+stops the build, because the package would then miss a dependency.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import icons
+
+PACKAGE = "mlops-desk"
+INSTALL_DIR = Path("opt") / PACKAGE
+MAINTAINER = "MLOps Desk maintainers <mlops-desk@users.noreply.github.com>"
+DESCRIPTION = ("desktop control panel for the models a team runs in production\n"
+               " A registry of model versions, repeatable test batches, charts, gated deploys\n"
+               " and a local OpenAI-compatible gateway, in one SQLite file.")
+# The C library and the loader come with every system; naming them adds nothing.
+BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6"}
+_LDD_LINE = re.compile(r"^\s*(\S+)\s+=>\s+(not found|\S+)")
+ELF_MAGIC = b"\x7fELF"
+
+DESKTOP_ENTRY = """[Desktop Entry]
+Type=Application
+Name=MLOps Desk
+GenericName=Model registry and deploys
+Comment=Registry, test runs, charts and deploys for the models a team runs in production
+Exec=mlops-desk
+Icon=mlops-desk
+Terminal=false
+Categories=Development;
+StartupWMClass=mlops-desk
+"""
+
+
+class MissingLibraries(RuntimeError):
+    pass
+
+
+def elf_files(bundle: Path) -> list[Path]:
+    files = []
+    for path in sorted(bundle.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb") as handle:
+                if handle.read(4) == ELF_MAGIC:
+                    files.append(path)
+    return files
+
+
+def parse_ldd(text: str) -> dict[str, str]:
+    """``soname -> resolved path`` (or ``"not found"``) from ``ldd`` output."""
+    found = {}
+    for line in text.splitlines():
+        match = _LDD_LINE.match(line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def outside_libraries(bundle: Path, files: Iterable[Path]) -> dict[str, str]:
+    """Libraries the bundle loads from the system: ``soname -> path``.
+
+    ldd of a file inside the bundle resolves its neighbours through RUNPATH; libraries
+    PyInstaller bundled at the top level are found by the executable's own search path, so
+    a soname that the bundle itself holds anywhere is not a system dependency.
+    """
+    bundled = {path.name for path in bundle.rglob("*.so*")}
+    result: dict[str, str] = {}
+    missing: set[str] = set()
+    for path in files:
+        proc = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
+        if proc.returncode != 0:  # a static or foreign file: nothing to resolve
+            continue
+        for soname, target in parse_ldd(proc.stdout).items():
+            if soname in bundled or target.startswith(str(bundle)):
+                continue
+            if target == "not found":
+                missing.add(soname)
+            else:
+                result[soname] = target
+    if missing:
+        raise MissingLibraries(
+            "these libraries are not installed on the build machine, so the package's "
+            f"dependencies cannot be computed: {', '.join(sorted(missing))} "
+            "(install them, e.g. with './dev.sh package')")
+    return result
+
+
+def owning_package(path: str) -> str:
+    """The Debian package that owns ``path`` (tries the /usr-merged twin too)."""
+    real = os.path.realpath(path)
+    candidates = [path, real]
+    for candidate in list(candidates):
+        if candidate.startswith("/usr/lib/"):
+            candidates.append(candidate[len("/usr"):])
+        elif candidate.startswith("/lib/"):
+            candidates.append("/usr" + candidate)
+    for candidate in dict.fromkeys(candidates):
+        proc = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+        if proc.returncode == 0:
+            return proc.stdout.split(":", 1)[0].strip()
+    raise MissingLibraries(f"no Debian package owns {path}")
+
+
+def depends(bundle: Path) -> list[str]:
+    libraries = outside_libraries(bundle, elf_files(bundle))
+    packages = {owning_package(path) for path in libraries.values()}
+    return sorted(packages - BASE_PACKAGES)
+
+
+def control_file(version: str, depends_on: list[str], installed_kib: int) -> str:
+    return (f"Package: {PACKAGE}\nVersion: {version}\nSection: devel\nPriority: optional\n"
+            f"Architecture: {_arch()}\nMaintainer: {MAINTAINER}\n"
+            f"Installed-Size: {installed_kib}\nDepends: {', '.join(depends_on)}\n"
+            f"Homepage: https://github.com/mlops-desk/mlops-desk\n"
+            f"Description: {DESCRIPTION}\n")
+
+
+def _tree_kib(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) // 1024 + 1
+
+
+def build_deb(bundle: Path, version: str, out_dir: Path, work: Path) -> Path:
+    root = work / "deb-root"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(bundle, root / INSTALL_DIR, symlinks=True)
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "bin" / PACKAGE).symlink_to(f"/{INSTALL_DIR}/{PACKAGE}")
+    share = root / "usr" / "share"
+    (share / "applications").mkdir(parents=True)
+    (share / "applications" / f"{PACKAGE}.desktop").write_text(DESKTOP_ENTRY)
+    icons.hicolor_tree(share)
+    depends_on = depends(bundle)
+    (root / "DEBIAN").mkdir()
+    (root / "DEBIAN" / "control").write_text(
+        control_file(version, depends_on, _tree_kib(root)))
+    for path in root.rglob("*"):  # dpkg-deb refuses group/world-writable control dirs
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    deb = out_dir / f"{PACKAGE}_{version}_{_arch()}.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(root),
+                    str(deb)], check=True, stdout=subprocess.DEVNULL)
+    return deb
+
+
+def _arch() -> str:
+    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def build_tar(bundle: Path, version: str, out_dir: Path) -> Path:
+    """``mlops-desk-VERSION-linux-ARCH.tar.gz`` holding ``mlops-desk-VERSION/``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    machine = os.uname().machine
+    archive = out_dir / f"{PACKAGE}-{version}-linux-{machine}.tar.gz"
+    top = f"{PACKAGE}-{version}"
+
+    def owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        return info
+
+    entry = DESKTOP_ENTRY.encode()
+    info = owned_by_root(tarfile.TarInfo(f"{top}/{PACKAGE}.desktop"))
+    info.size, info.mode = len(entry), 0o644
+    with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
+        tar.add(bundle, arcname=top, filter=owned_by_root)
+        tar.addfile(info, io.BytesIO(entry))
+        tar.add(icons.APP_SVG, arcname=f"{top}/{PACKAGE}.svg", filter=owned_by_root)
+    return archive
