@@ -20,6 +20,7 @@ STAMP="$VENV/.mlops-desk-install"
 # plugins/platforms/libq{offscreen,xcb,wayland}.so and the plugins they load, beyond the
 # C/C++ runtime. tests/test_packaging_system_libs.py checks these lists against ldd.
 OFFSCREEN_LIBS=(
+    "libX11.so.6:libx11-6"
     "libEGL.so.1:libegl1"
     "libGL.so.1:libgl1"
     "libfontconfig.so.1:libfontconfig1"
@@ -27,12 +28,12 @@ OFFSCREEN_LIBS=(
     "libdbus-1.so.3:libdbus-1-3"
     "libglib-2.0.so.0:libglib2.0-0"
 )
-# A real X display (DISPLAY set): the xcb plugin.
+# A real X display (DISPLAY set): the xcb plugin and its GL integrations.
 XCB_LIBS=(
-    "libX11.so.6:libx11-6"
     "libX11-xcb.so.1:libx11-xcb1"
     "libxcb.so.1:libxcb1"
     "libxcb-cursor.so.0:libxcb-cursor0"
+    "libxcb-glx.so.0:libxcb-glx0"
     "libxcb-icccm.so.4:libxcb-icccm4"
     "libxcb-image.so.0:libxcb-image0"
     "libxcb-keysyms.so.1:libxcb-keysyms1"

@@ -144,16 +144,24 @@ class SelfTest:
         settings = QSettings(str(self.workdir / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(self.store, settings=settings)
         holder.append(window)
-        window.show()
-        _wait(lambda: window.ctx.tasks.active == 0, PAGE_LOAD_S)
+        with slot_exceptions() as raised:
+            window.show()
+            _wait(lambda: window.ctx.tasks.active == 0, PAGE_LOAD_S)
+        if raised:
+            raise CheckFailed(f"{type(raised[0]).__name__}: {raised[0]}")
         if window.grab().isNull():
             raise CheckFailed("the window did not render")
         platform = app.platformName()
         return f"{window.width()}×{window.height()} px on the {platform} platform"
 
     def _show_page(self, window: Any, index: int) -> str:
-        page = window.show_page(index)
-        if not _wait(lambda: window.ctx.tasks.active == 0, PAGE_LOAD_S):
+        with slot_exceptions() as raised:
+            page = window.show_page(index)
+            loaded = _wait(lambda: window.ctx.tasks.active == 0, PAGE_LOAD_S)
+        if raised:  # a slot's exception: Qt only prints it, the page looks fine otherwise
+            exc = raised[0]
+            raise CheckFailed(f"{type(exc).__name__}: {exc}")
+        if not loaded:
             raise CheckFailed(f"its data did not load within {PAGE_LOAD_S:g} s")
         if window._errors:
             raise CheckFailed(window._errors[-1])
@@ -190,6 +198,23 @@ class SelfTest:
         print(f"self-test {verdict}: {passed}/{total} checks in "
               f"{time.perf_counter() - start:.1f} s", file=self.out, flush=True)
         return passed == total
+
+
+@contextmanager
+def slot_exceptions() -> Iterator[list[BaseException]]:
+    """Collect exceptions raised in Qt slots (PySide hands them to ``sys.excepthook``)."""
+    raised: list[BaseException] = []
+    previous = sys.excepthook
+
+    def hook(kind, exc, tb) -> None:
+        raised.append(exc)
+        previous(kind, exc, tb)
+
+    sys.excepthook = hook
+    try:
+        yield raised
+    finally:
+        sys.excepthook = previous
 
 
 @contextmanager

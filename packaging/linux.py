@@ -3,9 +3,9 @@
 The ``.deb`` puts the app under ``/opt/mlops-desk``, links ``/usr/bin/mlops-desk`` to it,
 and adds a ``.desktop`` entry and hicolor icons. Its ``Depends`` is computed, not typed:
 every shared library that a bundled ELF file (the Qt plugins and libraries, the Python
-extension modules) loads from outside the bundle is looked up with ``ldd`` and mapped to
-its Debian package with ``dpkg -S``. A library ``ldd`` cannot find on the build machine
-stops the build, because the package would then miss a dependency.
+extension modules) needs directly (``objdump -p``) from outside the bundle is located with
+``ldd`` and mapped to its Debian package with ``dpkg -S``. A library ``ldd`` cannot find on
+the build machine stops the build, because the package would then miss a dependency.
 """
 
 from __future__ import annotations
@@ -69,22 +69,31 @@ def parse_ldd(text: str) -> dict[str, str]:
     return found
 
 
-def outside_libraries(bundle: Path, files: Iterable[Path]) -> dict[str, str]:
-    """Libraries the bundle loads from the system: ``soname -> path``.
+def needed(path: Path) -> list[str]:
+    """The sonames ``path`` names as NEEDED (its direct dependencies)."""
+    proc = subprocess.run(["objdump", "-p", str(path)], capture_output=True, text=True)
+    return [line.split()[1] for line in proc.stdout.splitlines()
+            if line.strip().startswith("NEEDED")]
 
-    ldd of a file inside the bundle resolves its neighbours through RUNPATH; libraries
-    PyInstaller bundled at the top level are found by the executable's own search path, so
-    a soname that the bundle itself holds anywhere is not a system dependency.
+
+def outside_libraries(bundle: Path, files: Iterable[Path]) -> dict[str, str]:
+    """Libraries that files of the bundle load directly from the system: ``soname -> path``.
+
+    Only direct (NEEDED) dependencies count: what those load in turn is their packages'
+    business. A soname the bundle holds itself anywhere is not a system dependency.
     """
     bundled = {path.name for path in bundle.rglob("*.so*")}
     result: dict[str, str] = {}
     missing: set[str] = set()
     for path in files:
-        proc = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
-        if proc.returncode != 0:  # a static or foreign file: nothing to resolve
+        direct = [soname for soname in needed(path) if soname not in bundled]
+        if not direct:
             continue
-        for soname, target in parse_ldd(proc.stdout).items():
-            if soname in bundled or target.startswith(str(bundle)):
+        proc = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
+        resolved = parse_ldd(proc.stdout)
+        for soname in direct:
+            target = resolved.get(soname, "not found")
+            if target.startswith(str(bundle)):
                 continue
             if target == "not found":
                 missing.add(soname)

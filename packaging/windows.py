@@ -8,6 +8,7 @@ Explorer's Properties show the version); ``build_installer`` runs Inno Setup's `
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,8 +21,8 @@ def version_tuple(version: str) -> tuple[int, int, int, int]:
     """``0.1.0`` -> (0, 1, 0, 0); a suffix like ``rc1`` is dropped (Windows wants numbers)."""
     parts = []
     for piece in version.split(".")[:4]:
-        digits = "".join(ch for ch in piece if ch.isdigit()) or "0"
-        parts.append(int(digits))
+        digits = re.match(r"\d*", piece).group()
+        parts.append(int(digits or 0))
     return tuple([*parts, 0, 0, 0, 0][:4])  # type: ignore[return-value]
 
 

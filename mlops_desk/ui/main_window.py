@@ -432,7 +432,8 @@ class MainWindow(QMainWindow):
     # -- settings and closing ------------------------------------------------------
     def _restore_settings(self) -> None:
         s = self.settings
-        place_window(self, s.value("window/geometry"))  # first start: 80% of the screen
+        # First start (or a saved screen that is gone): 80% of the screen, centred.
+        self.geometry_restored = place_window(self, s.value("window/geometry"))
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
