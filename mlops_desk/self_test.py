@@ -163,8 +163,8 @@ class SelfTest:
             raise CheckFailed(f"{type(exc).__name__}: {exc}")
         if not loaded:
             raise CheckFailed(f"its data did not load within {PAGE_LOAD_S:g} s")
-        if window._errors:
-            raise CheckFailed(window._errors[-1])
+        if not window.error_banner.isHidden():  # what the user would see as an error strip
+            raise CheckFailed(window.error_banner.text)
         image = page.grab()
         if image.isNull() or image.width() < 50:
             raise CheckFailed("the page did not render")

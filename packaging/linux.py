@@ -107,25 +107,39 @@ def outside_libraries(bundle: Path, files: Iterable[Path]) -> dict[str, str]:
     return result
 
 
-def owning_package(path: str) -> str:
-    """The Debian package that owns ``path`` (tries the /usr-merged twin too)."""
-    real = os.path.realpath(path)
-    candidates = [path, real]
-    for candidate in list(candidates):
+def _twins(path: str) -> list[str]:
+    """``path``, its real path, and their /usr-merged twins (dpkg knows only one of them)."""
+    found = [path, os.path.realpath(path)]
+    for candidate in list(found):
         if candidate.startswith("/usr/lib/"):
-            candidates.append(candidate[len("/usr"):])
+            found.append(candidate[len("/usr"):])
         elif candidate.startswith("/lib/"):
-            candidates.append("/usr" + candidate)
-    for candidate in dict.fromkeys(candidates):
-        proc = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
-        if proc.returncode == 0:
-            return proc.stdout.split(":", 1)[0].strip()
-    raise MissingLibraries(f"no Debian package owns {path}")
+            found.append("/usr" + candidate)
+    return list(dict.fromkeys(found))
+
+
+def owning_packages(paths: Iterable[str]) -> dict[str, str]:
+    """``path -> Debian package`` for each of ``paths``, with one ``dpkg -S`` call (each
+    call reads the whole package database, about a second)."""
+    paths = list(paths)
+    candidates = sorted({twin for path in paths for twin in _twins(path)})
+    proc = subprocess.run(["dpkg", "-S", *candidates], capture_output=True, text=True)
+    owner = {}
+    for line in proc.stdout.splitlines():  # "libgl1:amd64: /usr/lib/x86_64-linux-gnu/libGL.so.1"
+        packages, _, owned = line.rpartition(": ")
+        owner[owned.strip()] = packages.split(",")[0].split(":")[0].strip()
+    result = {}
+    for path in paths:
+        package = next((owner[twin] for twin in _twins(path) if twin in owner), None)
+        if package is None:
+            raise MissingLibraries(f"no Debian package owns {path}")
+        result[path] = package
+    return result
 
 
 def depends(bundle: Path) -> list[str]:
     libraries = outside_libraries(bundle, elf_files(bundle))
-    packages = {owning_package(path) for path in libraries.values()}
+    packages = set(owning_packages(libraries.values()).values())
     return sorted(packages - BASE_PACKAGES)
 
 
