@@ -1,12 +1,13 @@
 """``mlops-desk --self-test``: does this install work?
 
 Runs the program's main paths against a temporary registry, never the user's: the store
-and its migrations, the shipped sample workspace (dataset, python endpoint, run engine,
-deploys), a short batch, the gateway as the app starts it (``mlops-desk serve`` in a child
-process on a free loopback port, queried with the OpenAI SDK), then the main window and
-each page once. Without a display it renders offscreen. One line per check; the exit code
-is 0 only if every check passed. The build scripts run it on the frozen executable, and it
-is the first thing to try when an installed copy misbehaves.
+and its migrations, the Parquet and XLSX readers, the shipped sample workspace (dataset,
+python endpoint, run engine, deploys), a short batch, the gateway as the app starts it
+(``mlops-desk serve`` in a child process on a free loopback port, queried with the OpenAI
+SDK), then the main window and each page once. Without a display it renders offscreen.
+One line per check; the exit code is 0 only if every check passed. The build scripts run
+it on the frozen executable, and it is the first thing to try when an installed copy
+misbehaves.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, TextIO
 from mlops_desk import __version__
 
 BATCH_ROWS = 20
+FORMAT_ROWS = 5
 GATEWAY_START_S = 30.0
 PAGE_LOAD_S = 20.0
 # What Qt's offscreen plugin says about every window; it is not a fault of the install.
@@ -95,6 +97,26 @@ class SelfTest:
             raise CheckFailed(f"run {run_id}: {done} rows, {metrics.get('n_errors')} errors")
         return (f"{done} rows through the local python endpoint {sample.ENDPOINT}, "
                 f"accuracy {metrics.get('accuracy', 0):.2f}")
+
+    def dataset_formats(self) -> str:
+        """Parquet and XLSX round trips: the readers load pyarrow and openpyxl, which a
+        frozen build could have left out without any other check noticing."""
+        import pandas as pd
+
+        from mlops_desk.core.dataset_io import read_table
+        from mlops_desk.core.sample import reviews_csv
+
+        with reviews_csv() as path:
+            expected = read_table(path)
+        frame = pd.DataFrame(expected.rows[:FORMAT_ROWS], columns=expected.columns)
+        formats = {".parquet": frame.to_parquet, ".xlsx": frame.to_excel}
+        for suffix, write in formats.items():
+            target = self.workdir / f"reviews{suffix}"
+            write(target, index=False)
+            table = read_table(target)
+            if table.columns != expected.columns or table.rows != expected.rows[:FORMAT_ROWS]:
+                raise CheckFailed(f"{target.name} read back differently from reviews.csv")
+        return f"CSV, Parquet and XLSX read back alike ({FORMAT_ROWS} rows each)"
 
     def gateway(self) -> str:
         import openai
@@ -185,6 +207,7 @@ class SelfTest:
               file=self.out, flush=True)
         try:
             if self.check("registry", self.registry):
+                self.check("dataset formats", self.dataset_formats)
                 if self.check("sample workspace", self.sample):
                     self.check("batch", self.batch)
                     self.check("gateway", self.gateway)

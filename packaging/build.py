@@ -221,4 +221,7 @@ def _tree_mb(root: Path) -> float:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (RuntimeError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        sys.exit(f"build.py: error: {exc}")

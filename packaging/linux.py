@@ -29,6 +29,7 @@ DESCRIPTION = ("desktop control panel for the models a team runs in production\n
                " and a local OpenAI-compatible gateway, in one SQLite file.")
 # The C library and the loader come with every system; naming them adds nothing.
 BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6"}
+LOADER = "ld-linux"  # the dynamic loader (libc6): ldd shows it without "=>"
 _LDD_LINE = re.compile(r"^\s*(\S+)\s+=>\s+(not found|\S+)")
 ELF_MAGIC = b"\x7fELF"
 
@@ -84,9 +85,10 @@ def outside_libraries(bundle: Path, files: Iterable[Path]) -> dict[str, str]:
     """
     bundled = {path.name for path in bundle.rglob("*.so*")}
     result: dict[str, str] = {}
-    missing: set[str] = set()
+    missing: dict[str, str] = {}
     for path in files:
-        direct = [soname for soname in needed(path) if soname not in bundled]
+        direct = [soname for soname in needed(path)
+                  if soname not in bundled and not soname.startswith(LOADER)]
         if not direct:
             continue
         proc = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
@@ -96,13 +98,14 @@ def outside_libraries(bundle: Path, files: Iterable[Path]) -> dict[str, str]:
             if target.startswith(str(bundle)):
                 continue
             if target == "not found":
-                missing.add(soname)
+                missing.setdefault(soname, path.name)
             else:
                 result[soname] = target
     if missing:
         raise MissingLibraries(
             "these libraries are not installed on the build machine, so the package's "
-            f"dependencies cannot be computed: {', '.join(sorted(missing))} "
+            "dependencies cannot be computed: "
+            f"{', '.join(f'{lib} (for {user})' for lib, user in sorted(missing.items()))} "
             "(install them, e.g. with './dev.sh package')")
     return result
 
@@ -118,9 +121,10 @@ def _twins(path: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def owning_packages(paths: Iterable[str]) -> dict[str, str]:
+def owning_packages(paths: Iterable[str], *, strict: bool = True) -> dict[str, str]:
     """``path -> Debian package`` for each of ``paths``, with one ``dpkg -S`` call (each
-    call reads the whole package database, about a second)."""
+    call reads the whole package database, about a second). ``strict=False`` leaves out
+    paths no package owns instead of failing."""
     paths = list(paths)
     candidates = sorted({twin for path in paths for twin in _twins(path)})
     proc = subprocess.run(["dpkg", "-S", *candidates], capture_output=True, text=True)
@@ -131,9 +135,10 @@ def owning_packages(paths: Iterable[str]) -> dict[str, str]:
     result = {}
     for path in paths:
         package = next((owner[twin] for twin in _twins(path) if twin in owner), None)
-        if package is None:
+        if package is not None:
+            result[path] = package
+        elif strict:
             raise MissingLibraries(f"no Debian package owns {path}")
-        result[path] = package
     return result
 
 

@@ -20,7 +20,8 @@ def test_self_test_passes_with_one_line_per_check(cli, qapp) -> None:
     assert lines[0].startswith(f"mlops-desk {__version__} self-test")
     checks = [line.split(":", 1)[0] for line in lines[1:-1]]
     pages = [f"PASS  page {title}" for title in _page_titles()]
-    assert checks == ["PASS  registry", "PASS  sample workspace", "PASS  batch",
+    assert checks == ["PASS  registry", "PASS  dataset formats", "PASS  sample workspace",
+                      "PASS  batch",
                       "PASS  gateway", "PASS  window", *pages]
     assert "answered 'positive'" in result.out  # the gateway served the sample model
     assert lines[-1].startswith(f"self-test passed: {len(checks)}/{len(checks)} checks")
