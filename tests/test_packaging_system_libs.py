@@ -64,3 +64,24 @@ def test_ldd_output_is_parsed_into_resolved_and_missing_libraries() -> None:
             "\tlibxcb-icccm.so.4 => not found\n")
     assert linux.parse_ldd(text) == {"libGL.so.1": "/lib/x86_64-linux-gnu/libGL.so.1",
                                      "libxcb-icccm.so.4": "not found"}
+
+
+@pytest.mark.parametrize(("command", "env", "expected"), [
+    ("test", {"DISPLAY": ":0"}, "offscreen"),
+    ("app", {}, "offscreen"),
+    ("app", {"DISPLAY": ":0"}, "offscreen xcb"),
+    ("app", {"WAYLAND_DISPLAY": "wayland-0"}, "offscreen wayland"),
+    ("app", {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, "offscreen wayland xcb"),
+    ("app", {"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"}, "offscreen"),
+    ("app", {"WAYLAND_DISPLAY": "w", "QT_QPA_PLATFORM": "xcb"}, "offscreen xcb"),
+    ("package", {}, "offscreen xcb wayland"),
+])
+def test_dev_sh_picks_the_libraries_of_the_platform_qt_will_use(command, env, expected) -> None:
+    import subprocess
+
+    script = (ROOT / "dev.sh").read_text()
+    function = re.search(r"^platforms_for\(\) \{.*?^\}", script, re.S | re.M).group(0)
+    clean = {"PATH": "/usr/bin:/bin", **env}
+    out = subprocess.run(["bash", "-c", f"{function}\nplatforms_for {command}"], env=clean,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == expected.split()
