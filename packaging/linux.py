@@ -179,8 +179,10 @@ def build_deb(bundle: Path, version: str, out_dir: Path, work: Path) -> Path:
             path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
     out_dir.mkdir(parents=True, exist_ok=True)
     deb = out_dir / f"{PACKAGE}_{version}_{_arch()}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(root),
-                    str(deb)], check=True, stdout=subprocess.DEVNULL)
+    # zstd -10: a third smaller than gzip -9 and several times faster to build and unpack
+    # (dpkg reads zstd since Debian 12 / Ubuntu 21.10).
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zzstd", "-z10", "--threads-max=2",
+                    "--build", str(root), str(deb)], check=True, stdout=subprocess.DEVNULL)
     return deb
 
 

@@ -72,7 +72,7 @@ def test_the_deb_installs_under_opt_with_a_command_menu_entry_and_icons(
     assert entries["./opt/mlops-desk/mlops-desk"].startswith("-rwxr-xr-x")
     compression = subprocess.run(["ar", "t", str(deb)], capture_output=True, text=True,
                                  check=True).stdout.split()
-    assert "data.tar.gz" in compression  # gzip, not xz
+    assert "data.tar.zst" in compression  # zstd, not xz
 
 
 def test_the_portable_tar_holds_the_bundle_and_its_desktop_entry(
