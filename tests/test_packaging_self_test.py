@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,23 @@ def _page_titles() -> list[str]:
     from mlops_desk.ui.main_window import page_class
 
     return [page_class(spec).title for spec in PAGES]
+
+
+def test_a_build_without_pyarrow_refuses_parquet_in_one_line(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    """The installers leave pyarrow out (size): Parquet import must say so, not crash."""
+    import pandas as pd
+
+    from mlops_desk.core.dataset_io import read_table
+    from mlops_desk.core.errors import BadInput
+
+    path = tmp_path / "reviews.parquet"
+    pd.DataFrame({"text": ["fine"], "label": ["positive"]}).to_parquet(path)
+    for name in ("pyarrow", "pyarrow.parquet"):
+        monkeypatch.setitem(sys.modules, name, None)  # as in the frozen app: not importable
+    with pytest.raises(BadInput, match=r"^reviews.parquet: Parquet files cannot be read by "
+                                       r"this build of MLOps Desk \(no pyarrow\)"):
+        read_table(path)
+    test = SelfTest(tmp_path, io.StringIO())
+    assert test.check("dataset formats", test.dataset_formats)
+    assert "Parquet is not part of this build" in test.out.getvalue()
