@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _tree_mb(root: Path) -> float:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 1_000_000
+    return sum(p.stat().st_size for p in root.rglob("*")
+               if p.is_file() and not p.is_symlink()) / 1_000_000
 
 
 if __name__ == "__main__":

@@ -157,7 +157,9 @@ def control_file(version: str, depends_on: list[str], installed_kib: int) -> str
 
 
 def _tree_kib(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) // 1024 + 1
+    # Symlinks (PyInstaller links duplicate libraries) take no room of their own.
+    return sum(p.stat().st_size for p in root.rglob("*")
+               if p.is_file() and not p.is_symlink()) // 1024 + 1
 
 
 def build_deb(bundle: Path, version: str, out_dir: Path, work: Path) -> Path:
