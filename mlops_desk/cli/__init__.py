@@ -45,6 +45,9 @@ def build_parser() -> ArgumentParser:
                     "Run without a command to open the desktop window.",
     )
     parser.add_argument("--version", action="version", version=f"mlops-desk {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that this install works (temporary registry, sample "
+                             "workspace, a batch, the gateway, every page) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     commands_registry.register(sub, common)
     commands_runs.register(sub, common)
@@ -77,6 +80,10 @@ def _main(argv: list[str] | None) -> int:
             return exc.exit_code
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from mlops_desk.self_test import run_self_test
+
+        return run_self_test()
     if getattr(args, "handler", None) is None:
         if args.command:  # a group like 'endpoint' without its subcommand
             output.error(

@@ -260,8 +260,11 @@ def _read_xlsx(path: Path, name: str) -> list[list[str | None]]:
 def _read_parquet(path: Path, name: str) -> Table:
     # pyarrow directly rather than pd.read_parquet: exact column names (duplicates included)
     # and plain Python values (lists, dicts, datetimes) instead of numpy objects.
-    import pyarrow.parquet as pq
-
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # the installers leave pyarrow out (size): say so instead of crashing
+        raise BadInput(f"{name}: Parquet files cannot be read by this build of MLOps Desk "
+                       "(no pyarrow); save the table as CSV or XLSX instead") from None
     try:
         with pq.ParquetFile(path) as parquet:
             arrow = parquet.read()

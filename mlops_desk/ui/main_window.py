@@ -45,6 +45,7 @@ from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.gateway_control import GatewayMenu
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.banner import Banner
+from mlops_desk.ui.window_geometry import place_window
 
 log = get_logger("ui.main_window")
 
@@ -437,9 +438,8 @@ class MainWindow(QMainWindow):
     # -- settings and closing ------------------------------------------------------
     def _restore_settings(self) -> None:
         s = self.settings
-        geometry = s.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        # First start (or a saved screen that is gone): 80% of the screen, centred.
+        self.geometry_restored = place_window(self, s.value("window/geometry"))
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
