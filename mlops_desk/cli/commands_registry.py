@@ -11,7 +11,7 @@ from typing import Any
 
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, print_json, print_table, utc_time
-from mlops_desk.core import audit, registry, secrets
+from mlops_desk.core import audit, reference, registry, secrets
 from mlops_desk.core.errors import BadInput, CheckFailed
 
 
@@ -195,6 +195,12 @@ def _model_commands(sub, common) -> None:
     create.add_argument("--labels", help="comma-separated label set, e.g. pos,neg,neutral")
     create.add_argument("--description", default="")
     _leaf(group, "list", common, model_list, "list models")
+    ref = _leaf(group, "set-reference", common, model_set_reference,
+                "choose the dataset a model's figures are shown on (Overview, Models, Charts)")
+    ref.add_argument("model")
+    ref.add_argument("dataset", nargs="?", help="a dataset name; omit it with --rule")
+    ref.add_argument("--rule", action="store_true",
+                     help="forget the choice: the gate dataset, else the one most runs used")
 
 
 def model_create(ctx: Context) -> int:
@@ -221,6 +227,20 @@ def model_list(ctx: Context) -> int:
     print_table([(r["name"], r["kind"], r["versions"], ",".join(json.loads(r["labels"])),
                   r["description"]) for r in rows],
                 ["NAME", "KIND", "VERSIONS", "LABELS", "DESCRIPTION"])
+    return 0
+
+
+def model_set_reference(ctx: Context) -> int:
+    a = ctx.args
+    if (a.dataset is None) == (not a.rule):
+        raise BadInput("give either a dataset name or --rule, not both or neither")
+    ref = reference.set_reference(ctx.store, a.model, None if a.rule else a.dataset)
+    if ctx.json:
+        print_json(None if ref is None else ref.__dict__)
+    elif ref is None:
+        print(f"model {a.model}: no reference dataset until it has a gate dataset or a run")
+    else:
+        print(f"model {a.model}: reference dataset {ref.describe()}")
     return 0
 
 

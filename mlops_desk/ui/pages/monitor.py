@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -39,6 +38,7 @@ from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.banner import Banner
 from mlops_desk.ui.widgets.monitor_drift import DriftPanel, fit_rows
 from mlops_desk.ui.widgets.monitor_gateway import GatewayStrip
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 REFRESH_MS = 5_000
 
@@ -117,10 +117,9 @@ class MonitorPage(Page):
         self.totals_view.verticalHeader().hide()
         self.totals_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.totals_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        header = self.totals_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.totals_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Sized to content with whole headers ("Environment", not "nvironme"); a narrow side
+        # panel scrolls sideways rather than cutting a column.
+        readable_table(self.totals_view, minimum=40)
         self.totals_view.verticalHeader().setDefaultSectionSize(
             self.totals_view.fontMetrics().height() + 8)
         totals_title = QLabel("By version")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
-    QHeaderView,
     QLabel,
     QTableView,
     QVBoxLayout,
@@ -21,6 +20,7 @@ from mlops_desk.core.monitoring import DriftReport, DriftThresholds
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.models.monitor_drift import DriftLabelsModel
 from mlops_desk.ui.widgets.status_line import StatusLine
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 _KIND = {"ok": "ok", "drift": "warning"}
 
@@ -81,9 +81,7 @@ class DriftPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        readable_table(self.table, minimum=40)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
