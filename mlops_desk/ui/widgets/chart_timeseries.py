@@ -38,10 +38,10 @@ SYMBOL_LIMIT = 400  # draw point symbols only while a series is small enough to 
 HOVER_PX = 14  # how close (in pixels) the mouse must be to a point to read it out
 MARKER_PX = 5
 MAX_DRAWN_MARKERS = 150
-# Label lanes, as fractions of the panel height: deploy labels rise from near the bottom,
-# version labels hang from near the top; past the last lane the read-out names the marker.
-DEPLOY_LANES = (0.06, 0.17, 0.28, 0.39)
-VERSION_LANES = (0.95, 0.84, 0.73, 0.62)
+# Label lanes: deploy labels rise from near the bottom of the accuracy panel, version labels
+# hang from near the top, one label height apart, each kind in its own half; a marker past
+# the last lane that fits has no label (its line's tooltip and the read-out name it).
+DEPLOY_BASE, VERSION_BASE = 0.06, 0.95
 LABEL_GAP_PX = 6
 OTHER_DATASET_STYLES = (Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 
@@ -63,6 +63,7 @@ class TimeSeriesChart(QWidget):
         self._arrays: list[tuple[Series, np.ndarray, dict[str, np.ndarray]]] = []
         self._markers: list[Marker] = []
         self._model_ids: dict[str, int] = {}
+        self._labelled: list[tuple[pg.InfiniteLine, str, int]] = []  # accuracy panel labels
         self._marker_x: list[float] = []
         self.marker_lanes: list[int | None] = []  # per marker: its label's lane, None: unlabelled
         self.hovered: tuple[str, int] | None = None  # (line name, index) under the mouse
@@ -97,6 +98,7 @@ class TimeSeriesChart(QWidget):
             self._mouse_proxies.append(pg.SignalProxy(
                 view.scene().sigMouseMoved, rateLimit=30,
                 slot=lambda event, key=key: self._mouse_moved(key, event)))
+        self.plots[PANELS[0][0]].vb.sigResized.connect(self._place_labels)
         # The legend sits above the panels, not in one: it never covers a point or a marker.
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -244,10 +246,30 @@ class TimeSeriesChart(QWidget):
             spans.append((at - size, at) if marker.kind == "deploy" else (at, at + size))
         return spans
 
+    def lane_step(self) -> float:
+        """One label's height (and a gap) as a fraction of the accuracy panel's height."""
+        height = self.plots[PANELS[0][0]].vb.height()
+        if height < 40:  # not laid out yet: the share of the widget a panel will get
+            height = max(120.0, self.height() / len(PANELS) - 40)
+        label_px = max((line.label.boundingRect().height() for line, _, _ in self._labelled),
+                       default=self.fontMetrics().height() + 8)
+        return (label_px + 4) / height
+
+    def _place_labels(self) -> None:
+        """Put each marker label in its lane for the panel's current height (on each resize:
+        lanes are pixels apart, not fractions)."""
+        for line, kind, lane in self._labelled:
+            line.label.setPosition(self.lane_position(kind, lane))
+
+    def lane_position(self, kind: str, lane: int) -> float:
+        step = self.lane_step()
+        return DEPLOY_BASE + lane * step if kind == "deploy" else VERSION_BASE - lane * step
+
     def _label_lanes(self) -> list[int | None]:
         spans = self.label_spans()
         lanes: list[int | None] = [None] * len(self._markers)
-        for kind, most in (("deploy", len(DEPLOY_LANES)), ("version", len(VERSION_LANES))):
+        most = max(1, int(0.42 / self.lane_step()) + 1)  # each kind keeps to its half
+        for kind in ("deploy", "version"):
             picked = [i for i, m in enumerate(self._markers) if m.kind == kind]
             for i, lane in zip(picked, stack_lanes([spans[i] for i in picked], LABEL_GAP_PX),
                                strict=True):
@@ -256,16 +278,18 @@ class TimeSeriesChart(QWidget):
 
     def _add_markers(self, key: str) -> None:
         labelled = key == "accuracy"
+        if labelled:
+            self._labelled = []
         for marker, lane in zip(self._markers, self.marker_lanes, strict=True):
             is_deploy = marker.kind == "deploy"
             color = chart_style.DEPLOY_MARKER if is_deploy else chart_style.VERSION_MARKER
             style = Qt.PenStyle.SolidLine if is_deploy else Qt.PenStyle.DashLine
             show_label = labelled and lane is not None
-            lanes = DEPLOY_LANES if is_deploy else VERSION_LANES
             line = pg.InfiniteLine(
                 pos=marker.x, angle=90, movable=False, pen=pg.mkPen(color, style=style),
                 label=marker.label if show_label else None,
-                labelOpts={"position": lanes[lane], "color": self.color_of(marker.model),
+                labelOpts={"position": self.lane_position(marker.kind, lane),
+                           "color": self.color_of(marker.model),
                            "anchors": [(1, 0.5), (1, 0.5)] if is_deploy else [(0, 0.5),
                                                                              (0, 0.5)],
                            "fill": chart_style.faded(chart_style.background(), 0.85)}
@@ -273,6 +297,10 @@ class TimeSeriesChart(QWidget):
             line.setToolTip(marker.detail)
             line.setZValue(-10)
             self.plots[key].addItem(line)  # in the bounds: a deploy after the last run shows
+            if show_label:
+                self._labelled.append((line, marker.kind, lane))
+        if labelled:
+            self._place_labels()
 
     # -- hover ---------------------------------------------------------------------------
     def _mouse_moved(self, key: str, event) -> None:
