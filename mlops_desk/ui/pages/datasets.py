@@ -92,7 +92,7 @@ class DatasetsPage(Page):
         self.rows_table.setAlternatingRowColors(True)
         # Sized to content (text columns up to 360 px, then elided with a tooltip), so a
         # short label column no longer takes half the width beside a cut text column.
-        self.fitter = readable_table(self.rows_table, maximum=360)
+        self.fitter = readable_table(self.rows_table, maximum=360, stretch="widest")
         self.rows_table.verticalHeader().setDefaultSectionSize(24)
         self.rows_label = QLabel()
         self.rows_label.setObjectName("sectionTitle")

@@ -138,6 +138,7 @@ class MonitorPage(Page):
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setSizes([680, 400])
+        self._side_fitted_for: str | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -229,4 +230,26 @@ class MonitorPage(Page):
                 + "; ".join(data.drift.reasons), "warning")
         else:
             self.drift_banner.hide()
+        self._widen_side()
         self.updated.setText(f"Updated {datetime.now():%H:%M:%S}")
+
+    def _widen_side(self) -> None:
+        """Give the side panel the width its tables need (once per model), taken from the
+        chart, so no column hides behind a scroll bar; the chart keeps at least half."""
+        if self._side_fitted_for == self.model:
+            return
+        self._side_fitted_for = self.model
+        needed = max(view.horizontalHeader().length() + 2 * view.frameWidth()
+                     + view.verticalScrollBar().sizeHint().width()
+                     for view in (self.totals_view, self.drift.table))
+        chart, side = self.splitter.sizes()
+        total = chart + side
+        if side < needed and total > 0:
+            side = min(needed, total // 2)
+            self.splitter.setSizes([total - side, side])
+            # Once laid out at the new width, the tables may no longer need a scroll bar.
+            QTimer.singleShot(0, self, self._refit_rows)
+
+    def _refit_rows(self) -> None:
+        fit_rows(self.totals_view, self.totals.rowCount())
+        fit_rows(self.drift.table, self.drift.counts.rowCount(), most=10)

@@ -20,17 +20,24 @@ from mlops_desk.core.monitoring import DriftReport, DriftThresholds
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.models.monitor_drift import DriftLabelsModel
 from mlops_desk.ui.widgets.status_line import StatusLine
-from mlops_desk.ui.widgets.table_columns import readable_table
+from mlops_desk.ui.widgets.table_columns import column_fitter, readable_table
 
 _KIND = {"ok": "ok", "drift": "warning"}
 
 
 def fit_rows(view: QTableView, rows: int, most: int = 4) -> None:
-    """As tall as its rows (up to ``most``, then it scrolls): no empty box under two rows."""
+    """As tall as its rows (up to ``most``, then it scrolls): no empty box under two rows.
+    Room for the sideways scroll bar too when the columns are wider than the panel, so the
+    last row is not hidden under it."""
+    fitter = column_fitter(view)
+    if fitter is not None:
+        fitter.fit()  # the column widths now, not on the next event-loop turn
     shown = max(1, min(rows, most))
+    wide = view.horizontalHeader().length() > view.viewport().width()
     view.setFixedHeight(view.horizontalHeader().sizeHint().height()
                         + shown * view.verticalHeader().defaultSectionSize()
-                        + 2 * view.frameWidth())
+                        + 2 * view.frameWidth()
+                        + (view.horizontalScrollBar().sizeHint().height() if wide else 0))
 
 
 def _p(value: float | None) -> str:

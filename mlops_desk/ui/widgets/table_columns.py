@@ -111,14 +111,21 @@ class ColumnFitter(QObject):
     (coalesced to one pass per event-loop turn)."""
 
     def __init__(self, view: QTableView, *, minimum: int, maximum: int,
-                 stretch: int | None, widths: dict[int, int]):
+                 stretch: int | str | None, widths: dict[int, int]):
         super().__init__(view)
         self.view, self.minimum, self.maximum = view, minimum, maximum
-        self.stretch, self.widths = stretch, widths
+        self.widest = stretch == "widest"
+        self.stretch: int | None = None if self.widest else stretch  # type: ignore[assignment]
+        self.widths = widths
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.fit)
+        self._stretch_timer = QTimer(self)
+        self._stretch_timer.setSingleShot(True)
+        self._stretch_timer.setInterval(0)
+        self._stretch_timer.timeout.connect(self._fit_stretch)
+        self._stretch_floor = 0
         self._model = None
         view.installEventFilter(self)
         self.watch()
@@ -136,6 +143,8 @@ class ColumnFitter(QObject):
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Show:
             self._timer.start()
+        elif event.type() == QEvent.Type.Resize and (self.stretch is not None or self.widest):
+            self._stretch_timer.start()  # after the view has laid out its new viewport
         return False
 
     def header_width(self, column: int) -> int:
@@ -151,18 +160,35 @@ class ColumnFitter(QObject):
         if model is None:
             return
         header = self.view.horizontalHeader()
+        widths = {}
         for column in range(model.columnCount()):
-            if header.isSectionHidden(column) or column == self.stretch:
+            if header.isSectionHidden(column):
                 continue
-            content = min(self._content_width(column), self.maximum)
+            content = self._content_width(column)
             fixed = self.widths.get(column)
-            width = max(self.minimum, content if fixed is None else fixed,
-                        self.header_width(column))
-            header.resizeSection(column, width)
-        if self.stretch is not None:
-            # The stretching column takes what is left, never less than its header or content.
-            header.setMinimumSectionSize(min(self.minimum, header.minimumSectionSize()))
-            header.setSectionResizeMode(self.stretch, QHeaderView.ResizeMode.Stretch)
+            widths[column] = (content, max(self.minimum, min(content, self.maximum) if fixed
+                                           is None else fixed, self.header_width(column)))
+        if self.widest and widths:  # the column with the most text takes the spare width
+            self.stretch = max(widths, key=lambda c: widths[c][0])
+        for column, (_, width) in widths.items():
+            if column == self.stretch:
+                self._stretch_floor = width
+            else:
+                header.resizeSection(column, width)
+        self._fit_stretch()
+
+    def _fit_stretch(self) -> None:
+        """The stretching column takes the width left over, but never less than its content
+        (up to the maximum) or its header: past that the table scrolls sideways instead of
+        squeezing the one column of free text to a few letters."""
+        model = self.view.model()
+        if self.stretch is None or model is None or self.stretch >= model.columnCount():
+            return
+        header = self.view.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(model.columnCount())
+                     if c != self.stretch and not header.isSectionHidden(c))
+        left = self.view.viewport().width() - others
+        header.resizeSection(self.stretch, max(left, self._stretch_floor))
 
     def _content_width(self, column: int) -> int:
         model, view = self.view.model(), self.view
@@ -177,12 +203,14 @@ class ColumnFitter(QObject):
         return widest + 4
 
 
-def readable_table(view: QTableView, *, middle: Iterable[int] = (), stretch: int | None = None,
+def readable_table(view: QTableView, *, middle: Iterable[int] = (),
+                   stretch: int | str | None = None,
                    widths: dict[int, int] | None = None, minimum: int = MIN_WIDTH,
                    maximum: int = MAX_WIDTH) -> ColumnFitter:
     """Make ``view`` readable (see the module docstring). ``stretch``: the column that takes
-    the remaining width (long free text); ``widths``: columns of a fixed width (a sparkline)
-    that is still never narrower than the header. Columns with their own delegate keep it."""
+    the remaining width (long free text), or "widest" for whichever has the most; ``widths``:
+    columns of a fixed width (a sparkline), still never narrower than their header. Columns
+    with their own delegate keep it."""
     view.setItemDelegate(ElidingDelegate(view, middle))
     view.setWordWrap(False)
     header = view.horizontalHeader()
