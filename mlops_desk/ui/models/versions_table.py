@@ -14,7 +14,7 @@ from mlops_desk.ui import format as fmt
 from mlops_desk.ui.models.base import RIGHT, Index, RowsTableModel
 
 COLUMNS = ("#", "Deployed", "Fingerprint", "Model id", "Created", "Note", "Tags", "Accuracy",
-           "p95 latency", "Cost / 1k rows")
+           "p95", "Cost / 1k")
 NOTE = COLUMNS.index("Note")
 FINGERPRINT = COLUMNS.index("Fingerprint")
 _NUMERIC = {0, 7, 8, 9}

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 VERSION_REF = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<tail>:\d+.*)$")
 MIN_WIDTH = 48
 MAX_WIDTH = 420
-HEADER_PADDING = 28  # the section's margins and the sort arrow
+STRETCH_FLOOR = 120  # the free-text column keeps this much (elided, with a tooltip) at least
 ROWS_MEASURED = 400  # enough to find the widest value, cheap on a 10,000-row model
 
 
@@ -128,6 +128,7 @@ class ColumnFitter(QObject):
         self._stretch_floor = 0
         self._model = None
         view.installEventFilter(self)
+        view.viewport().installEventFilter(self)  # a scroll bar appearing narrows only this
         self.watch()
 
     def watch(self) -> None:
@@ -148,11 +149,16 @@ class ColumnFitter(QObject):
         return False
 
     def header_width(self, column: int) -> int:
+        """The header's text, its margins and (in a sortable table) the sort arrow."""
         header = self.view.horizontalHeader()
         text = str(self.view.model().headerData(column, Qt.Orientation.Horizontal) or "")
         widest = max((header.fontMetrics().horizontalAdvance(line)
                       for line in text.splitlines()), default=0)
-        return widest + HEADER_PADDING
+        style = header.style()
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header)
+        arrow = (style.pixelMetric(QStyle.PixelMetric.PM_HeaderMarkSize, None, header) + margin
+                 if self.view.isSortingEnabled() else 0)
+        return widest + 2 * margin + arrow + 6
 
     def fit(self) -> None:
         self.watch()
@@ -172,14 +178,15 @@ class ColumnFitter(QObject):
             self.stretch = max(widths, key=lambda c: widths[c][0])
         for column, (_, width) in widths.items():
             if column == self.stretch:
-                self._stretch_floor = width
+                self._stretch_floor = max(self.header_width(column), self.minimum,
+                                          min(widths[column][0], STRETCH_FLOOR))
             else:
                 header.resizeSection(column, width)
         self._fit_stretch()
 
     def _fit_stretch(self) -> None:
-        """The stretching column takes the width left over, but never less than its content
-        (up to the maximum) or its header: past that the table scrolls sideways instead of
+        """The stretching column takes the width left over, but never less than its header or
+        its content up to ``STRETCH_FLOOR``: past that the table scrolls sideways instead of
         squeezing the one column of free text to a few letters."""
         model = self.view.model()
         if self.stretch is None or model is None or self.stretch >= model.columnCount():
