@@ -39,7 +39,7 @@ def verdict_text(comparison: Comparison) -> str:
             f"exact McNemar p = {p:.3g}, {judgement}")
 
 
-def _table(model, *, sortable: bool) -> QTableView:
+def _table(model, *, sortable: bool, stretch: int | str | None = None) -> QTableView:
     view = QTableView()
     view.setModel(model)
     if sortable:  # else the model's own order: the metrics read best in their fixed order
@@ -49,7 +49,7 @@ def _table(model, *, sortable: bool) -> QTableView:
     view.setAlternatingRowColors(True)
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(22)
-    readable_table(view)
+    readable_table(view, stretch=stretch)
     return view
 
 
@@ -65,7 +65,7 @@ class RunCompareView(QWidget):
         self.metrics_model = CompareMetricsModel(self)
         self.flipped_model = FlippedRowsModel(self)
         self.metrics_table = _table(self.metrics_model, sortable=False)
-        self.flipped_table = _table(self.flipped_model, sortable=True)
+        self.flipped_table = _table(self.flipped_model, sortable=True, stretch="widest")
         self.flipped_title = QLabel()
         self.flipped_title.setObjectName("sectionTitle")
 
