@@ -1,10 +1,14 @@
 """Render every page of the sample workspace to PNG files for the README.
 
-    .venv/bin/python scripts/screenshots.py            # writes docs/screenshots/*.png
+    .venv/bin/python scripts/screenshots.py            # both sizes, see below
     .venv/bin/python scripts/screenshots.py --out DIR --size 1280x800
+    xvfb-run -a -s '-screen 0 1920x1080x24' env QT_QPA_PLATFORM=xcb \
+        .venv/bin/python scripts/screenshots.py          # on a virtual X screen
 
-Runs offscreen (no display needed) on a throw-away database and settings file, waits
-until each page has loaded its data, then grabs the whole window at a fixed size.
+Runs offscreen unless QT_QPA_PLATFORM says otherwise, on a throw-away database and settings
+file, waits until each page has loaded its data, then grabs the whole window at each size:
+1280x800 into docs/screenshots/, any other size into a folder named after it
+(docs/screenshots/1920x1080/). PNGs are written at the highest compression.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ EXTRA_SHOTS = (
     ("runs-confusion", "Runs", "show_confusion"),
     ("runs-compare", "Runs", "compare_versions"),
 )
+SIZES = ("1280x800", "1920x1080")  # the first goes into --out itself, others a folder each
 # What to select on a page before its shot, so it shows more than an empty detail pane.
 PAGE_ACTIONS = {"Models": "select_model", "Datasets": "select_dataset",
                 "Runs": "select_best_run", "Endpoints": "select_endpoint"}
@@ -34,10 +39,9 @@ PAGE_ACTIONS = {"Models": "select_model", "Datasets": "select_dataset",
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--size", default="1280x800", help="window size, WIDTHxHEIGHT")
+    parser.add_argument("--size", action="append", metavar="WIDTHxHEIGHT",
+                        help=f"window size (repeatable; default {' and '.join(SIZES)})")
     args = parser.parse_args(argv)
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    args.out.mkdir(parents=True, exist_ok=True)
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -48,6 +52,16 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("MLOps Desk")
+    for size in args.size or SIZES:
+        out = args.out if size == SIZES[0] else args.out / size
+        out.mkdir(parents=True, exist_ok=True)
+        width, height = (int(v) for v in size.lower().split("x"))
+        shoot(app, out, width, height, load_sample_workspace, Store, QSettings, MainWindow)
+    return 0
+
+
+def shoot(app, out: Path, width: int, height: int, load_sample_workspace, Store, QSettings,
+          MainWindow) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "registry.db")
         load_sample_workspace(store)
@@ -64,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
             if action:
                 ACTIONS[action](page)
                 settle(app, window)
-            path = args.out / f"{stem}.png"
-            window.grab().save(str(path))
+            path = out / f"{stem}.png"
+            if not window.grab().save(str(path), "PNG", 0):  # 0: the highest compression
+                raise OSError(f"could not write {path}")
             print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         window.ctx.tasks.shutdown()
         window.close()
         store.close()
-    return 0
 
 
 def settle(app, window, timeout_s: float = 15.0) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from mlops_desk.cli import arg_types
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, print_json, print_table, utc_time
-from mlops_desk.core import archive, audit, registry, secrets
+from mlops_desk.core import archive, audit, reference, registry, secrets
 from mlops_desk.core.errors import BadInput, CheckFailed
 
 
@@ -237,6 +237,12 @@ def _model_commands(sub, common) -> None:
     create.add_argument("--description", default="")
     _list_leaf(group, "model", common, model_list)
     _archive_leaf(group, "model", common)
+    ref = _leaf(group, "set-reference", common, model_set_reference,
+                "choose the dataset a model's figures are shown on (Overview, Models, Charts)")
+    ref.add_argument("model")
+    ref.add_argument("dataset", nargs="?", help="a dataset name; omit it with --rule")
+    ref.add_argument("--rule", action="store_true",
+                     help="forget the choice: the gate dataset, else the one most runs used")
 
 
 def model_create(ctx: Context) -> int:
@@ -259,6 +265,20 @@ def model_list(ctx: Context) -> int:
     print_table([(_shown_name(r["name"], r["archived"]), r["kind"], r["versions"],
                   ",".join(r["labels"]), r["description"]) for r in rows],
                 ["NAME", "KIND", "VERSIONS", "LABELS", "DESCRIPTION"])
+    return 0
+
+
+def model_set_reference(ctx: Context) -> int:
+    a = ctx.args
+    if (a.dataset is None) == (not a.rule):
+        raise BadInput("give either a dataset name or --rule, not both or neither")
+    ref = reference.set_reference(ctx.store, a.model, None if a.rule else a.dataset)
+    if ctx.json:
+        print_json(None if ref is None else ref.__dict__)
+    elif ref is None:
+        print(f"model {a.model}: no reference dataset until it has a gate dataset or a run")
+    else:
+        print(f"model {a.model}: reference dataset {ref.describe()}")
     return 0
 
 

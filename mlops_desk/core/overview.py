@@ -4,11 +4,15 @@ Qt-free and read-only; the GUI calls these in a worker thread. Plain SQL on ``st
 metrics are read with ``json_extract`` so thousands of runs never parse whole metrics blobs,
 and the Overview (the first page shown) does not wait for sqlite-utils' pandas import.
 
-Regression rule (shown to the user as a tooltip): the latest completed run of a model is
-compared with the previous completed run *on the same dataset* (accuracy on different
-datasets is not comparable). It is flagged when its accuracy is below the lower end of the
-previous run's 95% Wilson interval: a drop that large is unlikely to be sampling noise at
-the previous run's size, while anything inside the interval is not evidence of a change.
+Like with like: every figure of a model is read on its reference dataset
+(``core.reference``: the chosen one, else its gate dataset, else the one most of its runs
+used), so a run on an easy 30-row set never replaces the gate-set accuracy in a summary.
+
+Regression rule (shown to the user as a tooltip): the latest completed run of a model on its
+reference dataset is compared with the previous completed run on that dataset. It is
+flagged when its accuracy is below the lower end of the previous run's 95% Wilson interval:
+a drop that large is unlikely to be sampling noise at the previous run's size, while
+anything inside the interval is not evidence of a change.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from mlops_desk.core.reference import Reference, reference_datasets
 from mlops_desk.core.store import Store
 
 HISTORY_POINTS = 30  # sparkline length: enough to see a trend, small enough to draw fast
@@ -65,7 +70,8 @@ class ModelSummary:
     n_versions: int
     latest_version: int | None
     production_version: int | None
-    latest: RunPoint | None  # the most recent completed run
+    reference: Reference | None  # the dataset every figure below is on
+    latest: RunPoint | None  # the most recent completed run on the reference dataset
     previous: RunPoint | None  # the one before it on the same dataset
     history: list[RunPoint] = field(default_factory=list)  # same dataset, oldest first
     regressed: bool = False
@@ -91,27 +97,32 @@ def load_overview(store: Store, *, history: int = HISTORY_POINTS) -> list[ModelS
     for row in conn.execute(_RUNS_SQL + " ORDER BY r.model_id, ts, r.id"):
         runs_by_model[row[1]].append(_point(row))
     production = production_versions(store)
+    references = reference_datasets(store)
     summaries = []
     for model_id, name, kind, n_versions, latest_version in models:
-        points = runs_by_model.get(model_id, [])
-        latest = points[-1] if points else None
-        same = [p for p in points if latest is not None and p.dataset == latest.dataset]
+        reference = references.get(name)
+        same = [p for p in runs_by_model.get(model_id, [])
+                if reference is not None and p.dataset == reference.dataset]
+        latest = same[-1] if same else None
         previous = same[-2] if len(same) >= 2 else None
         summaries.append(ModelSummary(
             name=name, kind=kind, n_versions=n_versions, latest_version=latest_version,
-            production_version=production.get(name), latest=latest,
+            production_version=production.get(name), reference=reference, latest=latest,
             previous=previous, history=same[-history:],
             regressed=is_regression(previous, latest),
         ))
     return summaries
 
 
-def latest_by_version(store: Store, model_name: str) -> dict[int, RunPoint]:
-    """Version number -> its most recent completed run (any dataset)."""
-    rows = store.conn.execute(
-        _RUNS_SQL + " AND r.model_id = (SELECT id FROM models WHERE name = ?) ORDER BY ts, r.id",
-        [model_name],
-    )
+def latest_by_version(store: Store, model_name: str,
+                      dataset: str | None = None) -> dict[int, RunPoint]:
+    """Version number -> its most recent completed run on ``dataset`` (None: any dataset)."""
+    sql = _RUNS_SQL + " AND r.model_id = (SELECT id FROM models WHERE name = ?)"
+    params = [model_name]
+    if dataset is not None:
+        sql += " AND d.name = ?"
+        params.append(dataset)
+    rows = store.conn.execute(sql + " ORDER BY ts, r.id", params)
     latest: dict[int, RunPoint] = {}
     for row in rows:
         point = _point(row)

@@ -306,4 +306,11 @@ def _v5(conn: sqlite3.Connection) -> None:
                  "changed'); END")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(conn: sqlite3.Connection) -> None:
+    """(issue 13) A model's explicitly chosen reference dataset; NULL keeps the rule (its gate
+    dataset, else the one most of its runs used), so existing registries need no backfill."""
+    conn.execute("ALTER TABLE models ADD COLUMN reference_dataset_id INTEGER "
+                 "REFERENCES datasets(id)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -9,8 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mlops_desk.core import deploy, registry, timeseries
+from mlops_desk.core.reference import set_reference
 from mlops_desk.core.store import Store
 from tests.support.run_factory import make_test_dataset
 
@@ -76,14 +80,17 @@ def two_models(store: Store, tmp_path: Path):
 
 def test_series_per_model_sorted_by_time_with_nan_for_missing(store, two_models) -> None:
     data = timeseries.load_chart_data(store)
-    assert [s.model for s in data.series] == ["alpha", "beta"]
+    # One line per model and dataset, the model's reference dataset (most runs: main) first.
+    assert [(s.model, s.dataset, s.reference) for s in data.series] == [
+        ("alpha", "main", True), ("alpha", "other", False), ("beta", "main", True)]
     assert data.n_runs == 5 and not data.truncated
+    assert data.series[1].versions == [2] and data.series[1].datasets == ["other"]
     alpha = data.series[0]
     assert alpha.x == sorted(alpha.x)
     assert alpha.x[0] == pytest.approx((T0 + timedelta(days=1)).timestamp(), abs=0.01)
     assert alpha.values["accuracy"][:2] == [0.60, pytest.approx(math.nan, nan_ok=True)]
     assert math.isnan(alpha.values["cost_per_1k"][1]) and math.isnan(alpha.values["ci_low"][1])
-    assert alpha.versions == [1, 1, 1, 2] and alpha.datasets[-1] == "other"
+    assert alpha.versions == [1, 1, 1] and set(alpha.datasets) == {"main"}
     point = alpha.point(0)
     assert point["run_id"] == alpha.run_ids[0] and point["accuracy"] == 0.60
     assert point["ci_high"] == pytest.approx(0.65) and point["n_rows"] == 100
@@ -91,11 +98,15 @@ def test_series_per_model_sorted_by_time_with_nan_for_missing(store, two_models)
 
 def test_filters_by_model_version_and_dataset(store, two_models) -> None:
     only_alpha = timeseries.load_chart_data(store, model="alpha")
-    assert [s.model for s in only_alpha.series] == ["alpha"] and only_alpha.n_runs == 4
+    assert [s.model for s in only_alpha.series] == ["alpha"] * 2 and only_alpha.n_runs == 4
     v2 = timeseries.load_chart_data(store, model="alpha", version=2)
     assert v2.series[0].versions == [2]
     main = timeseries.load_chart_data(store, dataset="main")
     assert main.n_runs == 4 and set(main.series[1].datasets) == {"main"}
+    reference = timeseries.load_chart_data(store, reference_only=True)
+    assert [(s.model, s.dataset) for s in reference.series] == [("alpha", "main"),
+                                                                ("beta", "main")]
+    assert reference.n_runs == 4
     assert timeseries.load_chart_data(store, model="nope").series == []
     filters = timeseries.chart_filters(store)
     assert filters.models == ["alpha", "beta"]
@@ -105,7 +116,7 @@ def test_filters_by_model_version_and_dataset(store, two_models) -> None:
 
 def test_all_models_shows_the_most_recently_run_ones(store, two_models) -> None:
     data = timeseries.load_chart_data(store, max_models=1)
-    assert [s.model for s in data.series] == ["alpha"]  # alpha ran last (day 12)
+    assert {s.model for s in data.series} == {"alpha"}  # alpha ran last (day 12)
     assert data.truncated and data.models_with_runs == 2
 
 
@@ -139,3 +150,43 @@ def test_ten_thousand_runs_load_quickly(store, two_models) -> None:
 
 def test_iso_to_epoch_reads_our_timestamps() -> None:
     assert timeseries.iso_to_epoch("2025-03-01T12:00:00.000000Z") == T0.timestamp()
+
+
+def test_a_chosen_reference_moves_the_default_line(store, two_models) -> None:
+    set_reference(store, "alpha", "other")
+    data = timeseries.load_chart_data(store, reference_only=True)
+    assert [(s.model, s.dataset, s.reference) for s in data.series] == [
+        ("alpha", "other", True), ("beta", "main", True)]
+    assert data.series[0].versions == [2]
+
+
+def test_models_keep_their_ids_for_colours(store, two_models) -> None:
+    ids = {s.model: s.model_id for s in timeseries.load_chart_data(store).series}
+    only_beta = timeseries.load_chart_data(store, model="beta").series
+    assert ids["alpha"] != ids["beta"] and only_beta[0].model_id == ids["beta"]
+
+
+def _deploy(x: float, model: str, number: int, env: str) -> timeseries.Marker:
+    return timeseries.Marker(x, model, "deploy", f"v{number} → {env}", f"{model}:{number}",
+                             ((number, env),))
+
+
+def test_merged_markers_group_versions_and_never_mix_models() -> None:
+    merged = timeseries.merge_markers([
+        _deploy(0, "a", 2, "staging"), _deploy(60, "b", 3, "staging"),
+        _deploy(120, "a", 4, "staging"), _deploy(180, "a", 4, "production"),
+        _deploy(90_000, "a", 5, "staging")])
+    assert [(m.model, m.label) for m in merged] == [
+        ("a", "v2, v4 → staging; v4 → production"), ("b", "v3 → staging"),
+        ("a", "v5 → staging")]
+
+
+@given(st.lists(st.tuples(st.floats(0, 1000), st.floats(1, 200)), max_size=40))
+def test_stacked_lanes_never_overlap(spans) -> None:
+    spans = [(start, start + width) for start, width in spans]  # any order
+    lanes = timeseries.stack_lanes(spans, gap=2.0)
+    for i, j in itertools.combinations(range(len(spans)), 2):
+        if lanes[i] == lanes[j]:
+            (a0, a1), (b0, b1) = spans[i], spans[j]
+            assert a1 + 2.0 <= b0 or b1 + 2.0 <= a0
+    assert all(lane <= i for i, lane in enumerate(lanes))

@@ -9,7 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QImage
 
 from mlops_desk.core.timeseries import Marker
-from mlops_desk.ui.widgets.chart_timeseries import TimeSeriesChart, merge_markers
+from mlops_desk.ui.pages.charts import REFERENCE
+from mlops_desk.ui.widgets.chart_timeseries import TimeSeriesChart, line_name, merge_markers
 from tests.gui.conftest import WAIT_MS, wait_idle
 from tests.gui.run_fixtures import charts_page_fixture, fake_workspace_fixture  # noqa: F401
 from tests.gui.synthetic_charts import synthetic
@@ -64,7 +65,7 @@ def test_series_band_markers_and_filters(charts_page, fake_workspace, qtbot) -> 
     assert chart.data.series[0].run_ids == [ids[2]]
     charts_page.set_filters(dataset="nothing-like-this")
     wait_idle(qtbot, charts_page.ctx)
-    assert charts_page.current_filters() == (None, None, None)
+    assert charts_page.current_filters() == (None, None, REFERENCE)  # back to the default
     assert chart.point_count() == 3
 
 
@@ -76,7 +77,7 @@ def test_hover_reads_out_the_run_under_the_mouse(charts_page, fake_workspace, qt
     x, y = series.x[2], series.values["latency_p95_ms"][2]
     chart.grab()  # lay out and auto-range the panels, as the first paint does
     chart._mouse_moved("latency_p95_ms", (chart.view_to_scene("latency_p95_ms", x, y),))
-    assert chart.hovered == ("reviews", 2)
+    assert chart.hovered == (line_name(series), 2)
     assert f"run {ids[2]}" in chart.readout.text() and "accuracy" in chart.readout.text()
     highlight = chart._highlights["accuracy"].getData()
     assert list(highlight[0]) == [x]  # the same run is ringed in every panel
@@ -119,12 +120,12 @@ def test_ten_thousand_runs_draw_and_hover(qtbot) -> None:
 
 
 def test_markers_close_in_time_share_one_line() -> None:
-    markers = [Marker(0, "m", "deploy", "v2 → production", "a"),
-               Marker(60, "m", "deploy", "v3 → staging", "b"),
-               Marker(60, "m", "version", "v3", "c"),
-               Marker(90_000, "m", "deploy", "v3 → production", "d")]
+    markers = [Marker(0, "m", "deploy", "v2 → production", "a", ((2, "production"),)),
+               Marker(60, "m", "deploy", "v3 → staging", "b", ((3, "staging"),)),
+               Marker(60, "m", "version", "v3", "c", ((3, ""),)),
+               Marker(90_000, "m", "deploy", "v3 → production", "d", ((3, "production"),))]
     merged = merge_markers(markers)
-    assert [m.label for m in merged] == ["v2 → production, v3 → staging", "v3",
+    assert [m.label for m in merged] == ["v2 → production; v3 → staging", "v3",
                                          "v3 → production"]
     assert merged[0].detail == "a; b"
 

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from mlops_desk.core import registry
 from mlops_desk.core.store import Store
 from mlops_desk.ui.main_window import PAGES, MainWindow
-from mlops_desk.ui.models.overview_table import ACCURACY, TREND
+from mlops_desk.ui.models.overview_table import (
+    ACCURACY,
+    COST,
+    LATENCY,
+    LATEST,
+    REFERENCE,
+    TREND,
+)
 from mlops_desk.ui.pages.runs import RunsPage
 from mlops_desk.ui.widgets.sparkline import SPARK_ROLE, WARN_ROLE
 from tests.gui.conftest import wait_idle, write_csv
@@ -216,10 +223,10 @@ def test_overview_shows_each_model_with_its_latest_run_and_a_warning(
     model = page.model
     row = next(r for r in range(2) if model.summary(r).name == "triage")
     text = [model.index(row, c).data() for c in range(model.columnCount())]
-    assert text[2] == "2" and text[3].startswith("v2 on tickets")
+    assert text[2] == "2" and text[REFERENCE] == "tickets" and text[LATEST].startswith("v2 · ")
     assert text[ACCURACY].startswith("70.0%")
-    assert text[5] == "194 ms"  # p95 of 100..199 ms
-    assert text[6] == "$0.50"
+    assert text[LATENCY] == "194 ms"  # p95 of 100..199 ms
+    assert text[COST] == "$0.50"
     assert model.index(row, ACCURACY).data(Qt.ItemDataRole.DecorationRole) is not None
     tooltip = model.index(row, ACCURACY).data(Qt.ItemDataRole.ToolTipRole)
     assert "Worse than the run before" in tooltip and "interval" in tooltip

@@ -41,6 +41,7 @@ from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.loader import LatestLoad, guarded
 from mlops_desk.ui.models.rows_table import DatasetRowsModel
 from mlops_desk.ui.widgets.status_line import StatusLine
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 PREVIEW_ROWS = 20
 NONE = "(none)"
@@ -126,10 +127,9 @@ class ColumnMappingDialog(QDialog):
         self.preview_table = QTableView()
         self.preview_table.setModel(self.preview_model)
         self.preview_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.preview_table.setWordWrap(False)
         self.preview_table.setAlternatingRowColors(True)
         self.preview_table.verticalHeader().setDefaultSectionSize(24)
-        self.preview_table.horizontalHeader().setStretchLastSection(True)
+        self.preview_fitter = readable_table(self.preview_table, maximum=260)
 
         self.inputs_box = QGroupBox("Input columns (sent to the model)")
         self.inputs_grid = QGridLayout(self.inputs_box)
@@ -241,10 +241,7 @@ class ColumnMappingDialog(QDialog):
                                 f"{len(preview.columns)} columns{encoding}  ·  "
                                 f"first {shown} shown")
         self.preview_model.reset(preview.columns, preview.rows)
-        self.preview_table.resizeColumnsToContents()
-        for column in range(len(preview.columns)):
-            width = self.preview_table.columnWidth(column)
-            self.preview_table.setColumnWidth(column, min(width, 260))
+        self.preview_fitter.fit()
         guess = guess_expected(preview.columns)
         for i, column in enumerate(preview.columns):
             box = QCheckBox(column)

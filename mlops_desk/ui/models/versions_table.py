@@ -16,6 +16,7 @@ from mlops_desk.ui.models.base import RIGHT, Index, RowsTableModel
 COLUMNS = ("#", "Deployed", "Fingerprint", "Model id", "Created", "Note", "Tags", "Accuracy",
            "p95", "Cost / 1k")
 NOTE = COLUMNS.index("Note")
+FINGERPRINT = COLUMNS.index("Fingerprint")
 _NUMERIC = {0, 7, 8, 9}
 
 
@@ -24,6 +25,7 @@ class VersionRow:
     version: Version
     latest: RunPoint | None
     environments: tuple[str, ...] = ()  # where deploys put it: production, staging, ...
+    dataset: str | None = None  # the reference dataset ``latest`` is on
 
 
 class VersionsTableModel(RowsTableModel):
@@ -52,8 +54,11 @@ class VersionsTableModel(RowsTableModel):
             if column == NOTE and v.note:
                 return v.note
             if column in (7, 8, 9) and row.latest is not None:
-                return (f"Latest completed run {row.latest.run_id} on {row.latest.dataset}, "
-                        f"{fmt.timestamp(row.latest.finished_at)}")
+                return (f"Latest completed run {row.latest.run_id} on {row.latest.dataset} "
+                        f"(the reference dataset), {fmt.timestamp(row.latest.finished_at)}")
+            if column in (7, 8, 9):
+                return (f"No completed run on the reference dataset {row.dataset}"
+                        if row.dataset else "No completed run yet")
             if v.archived:
                 return "Archived: kept for history; deploys refuse it until it is unarchived."
             return None

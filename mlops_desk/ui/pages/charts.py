@@ -27,6 +27,9 @@ from mlops_desk.ui.loader import LatestLoad, StaleFlag
 from mlops_desk.ui.pages.base import Page
 
 ALL = None  # the combo item data meaning "no filter"
+# The dataset filter's default: each model on its own reference dataset (like with like).
+# Not a possible dataset name: names are letters, digits, '.', '_' and '-'.
+REFERENCE = "<reference>"
 
 
 class ChartsPage(Page):
@@ -102,10 +105,18 @@ class ChartsPage(Page):
     def _filters_loaded(self, filters: ChartFilters) -> None:
         self.filters = filters
         model, version, dataset = self.current_filters()
+        if not self.dataset_box.count():  # the first load: the default filter
+            dataset = REFERENCE
         self._filling = True
         try:
             _refill(self.model_box, "All models", [(m, m) for m in filters.models], model)
-            _refill(self.dataset_box, "All datasets", [(d, d) for d in filters.datasets], dataset)
+            _refill(self.dataset_box, "Reference datasets",
+                    [("All datasets", ALL), *((d, d) for d in filters.datasets)],
+                    dataset, first=REFERENCE)
+            self.dataset_box.setItemData(0, "Each model on its reference dataset (its gate "
+                                         "dataset, else the one most of its runs used; "
+                                         "change it on the Models page)",
+                                         Qt.ItemDataRole.ToolTipRole)
             self._fill_versions(version)
         finally:
             self._filling = False
@@ -129,11 +140,12 @@ class ChartsPage(Page):
         self.load_data()
 
     def current_filters(self) -> tuple[str | None, int | None, str | None]:
+        """(model, version, dataset); dataset is REFERENCE, None for all, or a name."""
         return (self.model_box.currentData(), self.version_box.currentData(),
                 self.dataset_box.currentData())
 
     def set_filters(self, model: str | None = None, version: int | None = None,
-                    dataset: str | None = None) -> None:
+                    dataset: str | None = REFERENCE) -> None:
         """Select filters programmatically (e.g. "chart this model" from another page)."""
         self._filling = True
         try:
@@ -149,15 +161,18 @@ class ChartsPage(Page):
         model, version, dataset = self.current_filters()
         self.status.setText("Loading…")
         self._data_load.start(load_chart_data, self.ctx.store, model=model, version=version,
-                              dataset=dataset, on_done=self._data_loaded)
+                              dataset=None if dataset == REFERENCE else dataset,
+                              reference_only=dataset == REFERENCE, on_done=self._data_loaded)
 
     def _data_loaded(self, data: ChartData) -> None:
         self._ensure_chart()
         self.data = data
         self.chart.set_data(data)
         self.stack.setCurrentWidget(self.chart if data.series else self.empty)
-        models = len(data.series)
-        text = f"{data.n_runs:,} completed runs · {models} model{'s' * (models != 1)}"
+        models = len({s.model for s in data.series})
+        lines = len(data.series)
+        text = (f"{data.n_runs:,} completed runs · {models} model{'s' * (models != 1)}"
+                + (f" · {lines} lines" if lines != models else ""))
         if data.truncated:
             text += f" (the {models} most recently run of {data.models_with_runs}: pick one)"
         self.status.setText(text)
@@ -178,14 +193,16 @@ class ChartsPage(Page):
         return written
 
 
-def _refill(box: QComboBox, all_text: str, items: list[tuple[str, object]], keep) -> None:
+def _refill(box: QComboBox, all_text: str, items: list[tuple[str, object]], keep,
+            first: object = ALL) -> None:
     box.clear()
-    box.addItem(all_text, ALL)
+    box.addItem(all_text, first)
     for text, data in items:
         box.addItem(text, data)
     _select(box, keep)
 
 
 def _select(box: QComboBox, data) -> None:
-    index = box.findData(data) if data is not None else 0
+    index = box.findData(data) if data is not None else next(
+        (i for i in range(box.count()) if box.itemData(i) is None), 0)
     box.setCurrentIndex(max(0, index))

@@ -33,6 +33,7 @@ from mlops_desk.ui.pages.archiving import Archiver
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.banner import Banner
 from mlops_desk.ui.widgets.item_list import FilterableList
+from mlops_desk.ui.widgets.table_columns import readable_table
 from mlops_desk.ui.widgets.validation_report import report_html
 
 FILE_FILTER = (f"Datasets ({' '.join('*' + s for s in SUPPORTED)});;All files (*)")
@@ -92,8 +93,9 @@ class DatasetsPage(Page):
         self.rows_table.setModel(self.rows_model)
         self.rows_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.rows_table.setAlternatingRowColors(True)
-        self.rows_table.setWordWrap(False)
-        self.rows_table.horizontalHeader().setStretchLastSection(True)
+        # Sized to content (text columns up to 360 px, then elided with a tooltip), so a
+        # short label column no longer takes half the width beside a cut text column.
+        self.fitter = readable_table(self.rows_table, maximum=360, stretch="widest")
         self.rows_table.verticalHeader().setDefaultSectionSize(24)
         self.rows_label = QLabel()
         self.rows_label.setObjectName("sectionTitle")
@@ -204,7 +206,4 @@ class DatasetsPage(Page):
         first_page = self.rows_model.rowCount() == 0
         self.rows_model.append_rows(rows)
         if first_page:
-            self.rows_table.resizeColumnsToContents()
-            for column in range(self.rows_model.columnCount()):
-                self.rows_table.setColumnWidth(
-                    column, min(self.rows_table.columnWidth(column), 360))
+            self.fitter.fit()

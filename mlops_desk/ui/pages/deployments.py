@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSplitter,
     QTableView,
@@ -38,6 +37,7 @@ from mlops_desk.ui.models.deploy_tables import EnvironmentRow, EnvironmentsTable
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.deploy_timeline import DeployTimeline
 from mlops_desk.ui.widgets.item_list import FilterableList
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 ALL = None
 
@@ -84,12 +84,9 @@ class DeploymentsPage(Page):
         self.env_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.env_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.env_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.env_table.setWordWrap(False)
         self.env_table.verticalHeader().hide()
-        header = self.env_table.horizontalHeader()
-        for column, width in enumerate((130, 200, 125, 320, 90)):
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        # Sized to content: the Gate column no longer takes the width the Version needs.
+        readable_table(self.env_table)
         self.env_table.selectionModel().selectionChanged.connect(self._update_actions)
         self.env_table.doubleClicked.connect(
             lambda _index: self.open_deploy_dialog(environment=self.selected_environment))

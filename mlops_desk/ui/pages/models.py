@@ -10,7 +10,8 @@ from PySide6.QtCore import QItemSelectionModel, QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QHeaderView,
+    QComboBox,
+    QHBoxLayout,
     QLabel,
     QSizePolicy,
     QSplitter,
@@ -21,8 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mlops_desk.core import registry
+from mlops_desk.core import reference, registry
+from mlops_desk.core.datasets import list_datasets
 from mlops_desk.core.overview import RunPoint, environments_by_version, latest_by_version
+from mlops_desk.core.reference import SOURCE_TEXT, Reference
 from mlops_desk.core.registry import Model, Version
 from mlops_desk.core.store import Store
 from mlops_desk.ui import format as fmt
@@ -31,11 +34,17 @@ from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.model_forms import NewModelDialog, VersionMetaDialog
 from mlops_desk.ui.dialogs.new_version import NewVersionDialog
 from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
-from mlops_desk.ui.models.versions_table import NOTE, VersionRow, VersionsTableModel
+from mlops_desk.ui.models.versions_table import (
+    FINGERPRINT,
+    NOTE,
+    VersionRow,
+    VersionsTableModel,
+)
 from mlops_desk.ui.pages.archiving import Archiver
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.config_diff import ConfigDiffView
 from mlops_desk.ui.widgets.item_list import FilterableList
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 
 @dataclass(frozen=True)
@@ -43,17 +52,24 @@ class ModelDetails:
     model: Model
     rows: list[VersionRow]
     endpoints: list[str]
+    reference: Reference | None = None  # the dataset the figures are on
+    by_rule: Reference | None = None  # what the rule gives without a choice
+    datasets: tuple[str, ...] = ()  # the choices for the reference dataset
 
 
 def load_model_details(store: Store, name: str) -> ModelDetails:
     """Everything the right-hand side shows for one model (runs in a worker)."""
     model = registry.get_model(store, name)
-    latest = latest_by_version(store, name)
+    ref = reference.reference_dataset(store, name)
+    latest = latest_by_version(store, name, ref.dataset) if ref else {}
     deployed = environments_by_version(store, name)
-    rows = [VersionRow(v, latest.get(v.number), tuple(deployed.get(v.number, ())))
+    rows = [VersionRow(v, latest.get(v.number), tuple(deployed.get(v.number, ())),
+                       ref.dataset if ref else None)
             for v in registry.list_versions(store, name)]
     endpoints = registry.list_endpoints(store, include_archived=False)  # offered for new versions
-    return ModelDetails(model, rows, [e.name for e in endpoints])
+    return ModelDetails(model, rows, [e.name for e in endpoints], ref,
+                        reference.reference_dataset(store, name, chosen=False),
+                        tuple(d.name for d in list_datasets(store, include_archived=False)))
 
 
 def details_html(v: Version, latest: RunPoint | None, environments: tuple[str, ...] = ()) -> str:
@@ -126,6 +142,20 @@ class ModelsPage(Page):
         self.model_info = QLabel()
         self.model_info.setObjectName("hint")
         self.model_info.setWordWrap(True)
+        # Like with like: the dataset every figure of this model is read on, changeable.
+        self.reference_box = QComboBox()
+        self.reference_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.reference_box.setToolTip(
+            "The dataset the Accuracy, p95 and Cost columns, the Overview and the Charts "
+            "use for this model, so its versions are compared like with like.")
+        self.reference_box.activated.connect(self._reference_chosen)
+        self.reference_note = QLabel()
+        self.reference_note.setObjectName("hint")
+        reference_row = QHBoxLayout()
+        reference_row.addWidget(QLabel("Figures on reference dataset"))
+        reference_row.addWidget(self.reference_box)
+        reference_row.addWidget(self.reference_note, 1)
+        self._reference_task = None
         # A tool bar rather than a row of buttons: it folds into a ">>" menu when narrow.
         self.toolbar = QToolBar()
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -156,14 +186,9 @@ class ModelsPage(Page):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(26)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((36, 80, 96, 120, 125, 160, 90, 70, 60, 70)):
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(NOTE, QHeaderView.ResizeMode.Stretch)
+        readable_table(self.table, middle=(FINGERPRINT,), stretch=NOTE)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.addAction(self.deploy_action)  # right-click a version: Deploy to…
@@ -180,7 +205,7 @@ class ModelsPage(Page):
         self.right_splitter.addWidget(self.table)
         self.right_splitter.addWidget(self.tabs)
         self.right_splitter.setSizes([300, 400])
-        right = vbox(self.model_title, self.model_info, self.toolbar,
+        right = vbox(self.model_title, self.model_info, reference_row, self.toolbar,
                      (self.right_splitter, 1))
         self.splitter = self.split_list_and_details(self.item_list, right, "modelsSplitter")
 
@@ -232,6 +257,7 @@ class ModelsPage(Page):
             self.details = None
             self.model_title.setText("No models yet: create one, or load the sample workspace")
             self.model_info.clear()
+            self._fill_reference(None)
             self.versions.set_rows([])
             self._selection_changed()
             return
@@ -255,7 +281,54 @@ class ModelsPage(Page):
                                  f"{'  ·  archived' if m.archived else ''}")
         labels = f"Labels: {', '.join(m.labels)}. " if m.labels else ""
         self.model_info.setText(f"{labels}{m.description}".strip())
+        self._fill_reference(details)
         self._fill_versions(keep)
+
+    # -- reference dataset -------------------------------------------------------------
+    def _fill_reference(self, details: ModelDetails | None) -> None:
+        box = self.reference_box
+        box.clear()
+        box.setEnabled(details is not None and bool(details.datasets))
+        if details is None:
+            self.reference_note.clear()
+            return
+        rule = details.by_rule
+        box.addItem(f"By rule: {rule.dataset}" if rule else "By rule: none yet", None)
+        box.setItemData(0, "Its gate dataset, else the dataset most of its runs used",
+                        Qt.ItemDataRole.ToolTipRole)
+        for name in details.datasets:
+            box.addItem(name, name)
+        ref = details.reference
+        chosen = ref is not None and ref.source == reference.CHOSEN
+        box.setCurrentIndex(max(0, box.findData(ref.dataset)) if chosen else 0)
+        self.reference_note.setText(
+            f"({SOURCE_TEXT[ref.source]})" if ref and not chosen else
+            "" if ref else "no gate dataset and no completed run yet")
+
+    def _reference_chosen(self, index: int) -> None:
+        if self.details is None:
+            return
+        dataset = self.reference_box.itemData(index)
+        ref = self.details.reference
+        current = ref.dataset if ref and ref.source == reference.CHOSEN else None
+        if dataset == current:
+            return
+        self.reference_box.setEnabled(False)
+        self._reference_task = self.ctx.tasks.start(
+            reference.set_reference, self.ctx.store, self.details.model.name, dataset,
+            on_done=guarded(self, self._reference_set),
+            on_error=guarded(self, self._reference_failed))
+
+    def _reference_set(self, ref: Reference | None) -> None:
+        name = self.details.model.name if self.details else ""
+        self.ctx.status_message.emit(
+            f"{name}: figures now on {ref.describe()}." if ref else
+            f"{name}: no reference dataset until it has a gate dataset or a run.")
+        self.ctx.registry_changed.emit()  # Overview, Charts and this page read it
+
+    def _reference_failed(self, message: str) -> None:
+        self.ctx.error.emit(message)
+        self._fill_reference(self.details)
 
     def _fill_versions(self, keep: list[int] | None = None) -> None:
         rows = self.details.rows if self.details else []

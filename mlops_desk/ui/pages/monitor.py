@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -39,6 +38,7 @@ from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.banner import Banner
 from mlops_desk.ui.widgets.monitor_drift import DriftPanel, fit_rows
 from mlops_desk.ui.widgets.monitor_gateway import GatewayStrip
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 REFRESH_MS = 5_000
 
@@ -117,10 +117,9 @@ class MonitorPage(Page):
         self.totals_view.verticalHeader().hide()
         self.totals_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.totals_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        header = self.totals_view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.totals_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Sized to content with whole headers ("Environment", not "nvironme"); a narrow side
+        # panel scrolls sideways rather than cutting a column.
+        readable_table(self.totals_view, minimum=40)
         self.totals_view.verticalHeader().setDefaultSectionSize(
             self.totals_view.fontMetrics().height() + 8)
         totals_title = QLabel("By version")
@@ -139,6 +138,7 @@ class MonitorPage(Page):
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setSizes([680, 400])
+        self._side_fitted_for: str | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -230,4 +230,26 @@ class MonitorPage(Page):
                 + "; ".join(data.drift.reasons), "warning")
         else:
             self.drift_banner.hide()
+        self._widen_side()
         self.updated.setText(f"Updated {datetime.now():%H:%M:%S}")
+
+    def _widen_side(self) -> None:
+        """Give the side panel the width its tables need (once per model), taken from the
+        chart, so no column hides behind a scroll bar; the chart keeps at least half."""
+        if self._side_fitted_for == self.model:
+            return
+        self._side_fitted_for = self.model
+        needed = max(view.horizontalHeader().length() + 2 * view.frameWidth()
+                     + view.verticalScrollBar().sizeHint().width()
+                     for view in (self.totals_view, self.drift.table))
+        chart, side = self.splitter.sizes()
+        total = chart + side
+        if side < needed and total > 0:
+            side = min(needed, total // 2)
+            self.splitter.setSizes([total - side, side])
+            # Once laid out at the new width, the tables may no longer need a scroll bar.
+            QTimer.singleShot(0, self, self._refit_rows)
+
+    def _refit_rows(self) -> None:
+        fit_rows(self.totals_view, self.totals.rowCount())
+        fit_rows(self.drift.table, self.drift.counts.rowCount(), most=10)

@@ -7,7 +7,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QTableView,
@@ -22,6 +21,7 @@ from mlops_desk.ui.models.overview_table import SORT_ROLE, TREND, OverviewTableM
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.banner import Banner
 from mlops_desk.ui.widgets.sparkline import SparklineDelegate
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 
 class OverviewPage(Page):
@@ -67,14 +67,9 @@ class OverviewPage(Page):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(34)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((180, 80, 70, 240, 190, 90, 110)):
-            header.resizeSection(column, width)
+        readable_table(self.table, widths={TREND: 140})
         self.table.doubleClicked.connect(self._open_model)
 
         self.status = QLabel("Loading…")

@@ -10,7 +10,6 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -36,6 +35,7 @@ from mlops_desk.ui.models.run_queries import (
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.run_compare import RunCompareView
 from mlops_desk.ui.widgets.run_detail import RunDetailView
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 EMPTY, DETAIL, COMPARE = range(3)
 
@@ -81,14 +81,10 @@ class RunsPage(Page):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)  # wrapping at the "-" of a model name hides its :N
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((32, 118, 86, 150, 70, 75, 90, 110)):
-            self.table.setColumnWidth(column, width)
+        # Sized to content; a narrow Version column keeps the ":N" (elides the model name).
+        readable_table(self.table, minimum=32, maximum=240)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
         self.detail = RunDetailView(self.ctx)

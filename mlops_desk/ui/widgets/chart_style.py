@@ -22,6 +22,12 @@ def series_color(i: int) -> QColor:
     return QColor(SERIES_COLORS[i % len(SERIES_COLORS)])
 
 
+def model_color(model_id: int) -> QColor:
+    """A model's colour from its id, not its place in the current list: it keeps its colour
+    when another model appears or a filter hides one (ids 1-12 never share one)."""
+    return series_color(max(0, model_id - 1))
+
+
 def background() -> QColor:
     return QGuiApplication.palette().color(QPalette.ColorRole.Base)
 

@@ -1,10 +1,13 @@
-"""Performance over time: four stacked, x-linked pyqtgraph panels, one line per model.
+"""Performance over time: four stacked, x-linked pyqtgraph panels, one line per model and
+dataset. A model keeps its colour (from its id); its reference dataset's line is solid, any
+other dataset's dashed, and the legend names both.
 
 Accuracy carries its 95 % Wilson interval as a band; p95 latency, error rate and cost per
 1,000 rows follow. x is float epoch seconds on a ``DateAxisItem``. Each panel clips to the
 view and peak-downsamples, so 10,000 runs pan and zoom smoothly. Dashed vertical lines mark
-version registrations and deployments. Moving the mouse highlights the nearest run in all
-four panels and reads it out; ``export`` writes the whole chart as PNG or SVG.
+version registrations and deployments; their labels are stacked in lanes so they never
+print over each other, in the colour of their model. Moving the mouse highlights the
+nearest run in all four panels and reads it out; ``export`` writes the whole chart as PNG or SVG.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from mlops_desk.core.timeseries import ChartData, Marker, Series
+from mlops_desk.core.timeseries import ChartData, Marker, Series, merge_markers, stack_lanes
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.widgets import chart_style
 
@@ -35,6 +38,20 @@ SYMBOL_LIMIT = 400  # draw point symbols only while a series is small enough to 
 HOVER_PX = 14  # how close (in pixels) the mouse must be to a point to read it out
 MARKER_PX = 5
 MAX_DRAWN_MARKERS = 150
+# Label lanes: deploy labels rise from near the bottom of the accuracy panel, version labels
+# hang from near the top, one label height apart, each kind in its own half; a marker past
+# the last lane that fits has no label (its line's tooltip and the read-out name it).
+DEPLOY_BASE, VERSION_BASE = 0.06, 0.95
+LABEL_GAP_PX = 6
+OTHER_DATASET_STYLES = (Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
+
+__all__ = ["TimeSeriesChart", "line_name", "merge_markers"]
+
+
+def line_name(series: Series) -> str:
+    """The legend's words for a line: ``review-sentiment · reviews (reference)``."""
+    tail = " (reference)" if series.reference else ""
+    return f"{series.model} · {series.dataset}{tail}" if series.dataset else series.model
 
 
 class TimeSeriesChart(QWidget):
@@ -45,8 +62,11 @@ class TimeSeriesChart(QWidget):
         self.data: ChartData | None = None
         self._arrays: list[tuple[Series, np.ndarray, dict[str, np.ndarray]]] = []
         self._markers: list[Marker] = []
+        self._model_ids: dict[str, int] = {}
+        self._labelled: list[tuple[pg.InfiniteLine, str, int]] = []  # accuracy panel labels
         self._marker_x: list[float] = []
-        self.hovered: tuple[str, int] | None = None  # (model, index) under the mouse
+        self.marker_lanes: list[int | None] = []  # per marker: its label's lane, None: unlabelled
+        self.hovered: tuple[str, int] | None = None  # (line name, index) under the mouse
 
         # One PlotWidget (one QGraphicsView) per panel rather than one layout of four: each
         # repaints on its own, so a reload never blocks the GUI thread for all four at once.
@@ -78,6 +98,7 @@ class TimeSeriesChart(QWidget):
             self._mouse_proxies.append(pg.SignalProxy(
                 view.scene().sigMouseMoved, rateLimit=30,
                 slot=lambda event, key=key: self._mouse_moved(key, event)))
+        self.plots[PANELS[0][0]].vb.sigResized.connect(self._place_labels)
         # The legend sits above the panels, not in one: it never covers a point or a marker.
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -99,13 +120,16 @@ class TimeSeriesChart(QWidget):
         each painted before the next is built, so no single turn pays for all four."""
         self.data = data
         self._arrays = [self._arrays_of(series) for series in data.series]
+        self._model_ids = {series.model: series.model_id for series in data.series}
         self.legend.setText(" &nbsp; ".join(
-            f"<span style='color:{chart_style.series_color(i).name()}'>&#9632;</span> "
-            f"{html.escape(series.model)}" for i, series in enumerate(data.series)))
+            f"<span style='color:{self.color_of(series).name()}'>"
+            f"{'&#9632;' if series.reference or not series.dataset else '&#9633;'}</span> "
+            f"{html.escape(line_name(series))}" for series in data.series))
         self._markers = merge_markers(data.markers[-MAX_DRAWN_MARKERS:])
         self._marker_x = [m.x for m in self._markers]
         self.set_hover(None)
         self._x_range = self._time_span()
+        self.marker_lanes = self._label_lanes()
         # Unlinked while drawing: a linked x range would repaint all four panels each turn.
         for key, *_ in PANELS[1:]:
             self.plots[key].setXLink(None)
@@ -155,12 +179,13 @@ class TimeSeriesChart(QWidget):
         plot.addItem(highlight)
         self._highlights[key] = highlight
         symbols = all(len(x) <= SYMBOL_LIMIT for _, x, _ in self._arrays)
-        for i, (_, x, values) in enumerate(self._arrays):
-            color = chart_style.series_color(i)
+        for series, x, values in self._arrays:
+            color = self.color_of(series)
             if not np.isfinite(values[key]).any():
                 continue  # nothing to draw (e.g. no pricing known): an empty panel, no NaN noise
             plot.addItem(pg.PlotDataItem(
-                x, values[key], pen=pg.mkPen(color, width=2), connect="finite",
+                x, values[key], pen=pg.mkPen(color, width=2, style=self.style_of(series)),
+                connect="finite", name=line_name(series),
                 symbol="o" if symbols else None, symbolSize=5, symbolBrush=color,
                 symbolPen=None))
             if key == "accuracy":
@@ -192,22 +217,90 @@ class TimeSeriesChart(QWidget):
         for item in (low_item, high_item, band):
             plot.addItem(item)
 
-    def _add_markers(self, key: str) -> None:
-        text = chart_style.foreground()
-        labelled = key == "accuracy"
+    # -- colours and marker lanes ------------------------------------------------------------
+    def color_of(self, series_or_model: Series | str):
+        """The model's colour (stable: from its id), for its lines and its marker labels."""
+        if isinstance(series_or_model, Series):
+            return chart_style.model_color(series_or_model.model_id)
+        model_id = self._model_ids.get(series_or_model)
+        return chart_style.foreground() if model_id is None else chart_style.model_color(model_id)
+
+    def style_of(self, series: Series) -> Qt.PenStyle:
+        """Solid for the reference dataset; each other dataset of the model its own dash."""
+        if series.reference or not series.dataset:
+            return Qt.PenStyle.SolidLine
+        others = sorted({s.dataset for s in self.data.series
+                         if s.model == series.model and not s.reference})
+        return OTHER_DATASET_STYLES[others.index(series.dataset) % len(OTHER_DATASET_STYLES)]
+
+    def label_spans(self) -> list[tuple[float, float]]:
+        """Each marker label's horizontal extent in pixels of the panel as first drawn: deploy
+        labels sit left of their line, version labels right of it."""
+        x0, x1 = self._x_range or (0.0, 1.0)
+        width_px = max(200, self.views[PANELS[0][0]].width() - 70)  # less the y axis
+        metrics = self.fontMetrics()
+        spans = []
         for marker in self._markers:
+            at = (marker.x - x0) / ((x1 - x0) or 1.0) * width_px
+            size = metrics.horizontalAdvance(marker.label) + 8
+            spans.append((at - size, at) if marker.kind == "deploy" else (at, at + size))
+        return spans
+
+    def lane_step(self) -> float:
+        """One label's height (and a gap) as a fraction of the accuracy panel's height."""
+        height = self.plots[PANELS[0][0]].vb.height()
+        if height < 40:  # not laid out yet: the share of the widget a panel will get
+            height = max(120.0, self.height() / len(PANELS) - 40)
+        label_px = max((line.label.boundingRect().height() for line, _, _ in self._labelled),
+                       default=self.fontMetrics().height() + 8)
+        return (label_px + 4) / height
+
+    def _place_labels(self) -> None:
+        """Put each marker label in its lane for the panel's current height (on each resize:
+        lanes are pixels apart, not fractions)."""
+        for line, kind, lane in self._labelled:
+            line.label.setPosition(self.lane_position(kind, lane))
+
+    def lane_position(self, kind: str, lane: int) -> float:
+        step = self.lane_step()
+        return DEPLOY_BASE + lane * step if kind == "deploy" else VERSION_BASE - lane * step
+
+    def _label_lanes(self) -> list[int | None]:
+        spans = self.label_spans()
+        lanes: list[int | None] = [None] * len(self._markers)
+        most = max(1, int(0.42 / self.lane_step()) + 1)  # each kind keeps to its half
+        for kind in ("deploy", "version"):
+            picked = [i for i, m in enumerate(self._markers) if m.kind == kind]
+            for i, lane in zip(picked, stack_lanes([spans[i] for i in picked], LABEL_GAP_PX),
+                               strict=True):
+                lanes[i] = lane if lane < most else None
+        return lanes
+
+    def _add_markers(self, key: str) -> None:
+        labelled = key == "accuracy"
+        if labelled:
+            self._labelled = []
+        for marker, lane in zip(self._markers, self.marker_lanes, strict=True):
             is_deploy = marker.kind == "deploy"
             color = chart_style.DEPLOY_MARKER if is_deploy else chart_style.VERSION_MARKER
             style = Qt.PenStyle.SolidLine if is_deploy else Qt.PenStyle.DashLine
+            show_label = labelled and lane is not None
             line = pg.InfiniteLine(
                 pos=marker.x, angle=90, movable=False, pen=pg.mkPen(color, style=style),
-                label=marker.label if labelled else None,
-                labelOpts={"position": 0.1 if is_deploy else 0.94, "color": text,
-                           "anchors": [(1, 0.5), (1, 0.5)] if is_deploy else None,
-                           "fill": chart_style.faded(chart_style.background(), 0.75)}
-                if labelled else None)
+                label=marker.label if show_label else None,
+                labelOpts={"position": self.lane_position(marker.kind, lane),
+                           "color": self.color_of(marker.model),
+                           "anchors": [(1, 0.5), (1, 0.5)] if is_deploy else [(0, 0.5),
+                                                                             (0, 0.5)],
+                           "fill": chart_style.faded(chart_style.background(), 0.85)}
+                if show_label else None)
+            line.setToolTip(marker.detail)
             line.setZValue(-10)
             self.plots[key].addItem(line)  # in the bounds: a deploy after the last run shows
+            if show_label:
+                self._labelled.append((line, marker.kind, lane))
+        if labelled:
+            self._place_labels()
 
     # -- hover ---------------------------------------------------------------------------
     def _mouse_moved(self, key: str, event) -> None:
@@ -263,7 +356,7 @@ class TimeSeriesChart(QWidget):
             self.point_hovered.emit(None)
             return
         series, i = found
-        self.hovered = (series.model, i)
+        self.hovered = (line_name(series), i)
         values = next(v for s, _, v in self._arrays if s is series)
         for key, highlight in self._highlights.items():
             y = values[key][i]
@@ -335,20 +428,6 @@ class TimeSeriesChart(QWidget):
         return self.plots[key].vb.mapViewToScene(QPointF(x, y))
 
 
-def merge_markers(markers: list[Marker], within_s: float = 3600.0) -> list[Marker]:
-    """One line for markers of the same kind within an hour (e.g. a deploy to staging and
-    one to production minutes apart), so their labels do not print over each other."""
-    merged: list[Marker] = []
-    for marker in sorted(markers, key=lambda m: m.x):
-        last = merged[-1] if merged else None
-        if last is not None and last.kind == marker.kind and marker.x - last.x <= within_s:
-            merged[-1] = Marker(last.x, last.model, last.kind, f"{last.label}, {marker.label}",
-                                f"{last.detail}; {marker.detail}")
-        else:
-            merged.append(marker)
-    return merged
-
-
 def _when(x: float) -> str:
     return datetime.fromtimestamp(x).strftime("%Y-%m-%d %H:%M")
 
@@ -360,7 +439,8 @@ def readout_text(p: dict) -> str:
     accuracy = num(p["accuracy"], lambda v: f"{v:.1%}")
     if math.isfinite(p["ci_low"]) and math.isfinite(p["ci_high"]):
         accuracy += f" ({p['ci_low']:.1%}–{p['ci_high']:.1%})"
-    return (f"<b>{p['model']}:{p['version']}</b> · run {p['run_id']} · {p['dataset']} · "
+    return (f"<b>{html.escape(p['model'])}:{p['version']}</b> · run {p['run_id']} · "
+            f"{html.escape(p['dataset'])} · "
             f"{_when(p['x'])} — accuracy <b>{accuracy}</b> · p95 "
             f"{num(p['latency_p95_ms'], fmt.millis)} · errors "
             f"{num(p['error_rate'], lambda v: f'{v:.1%}')} · "

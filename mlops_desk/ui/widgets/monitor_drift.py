@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
-    QHeaderView,
     QLabel,
     QTableView,
     QVBoxLayout,
@@ -21,16 +20,24 @@ from mlops_desk.core.monitoring import DriftReport, DriftThresholds
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.models.monitor_drift import DriftLabelsModel
 from mlops_desk.ui.widgets.status_line import StatusLine
+from mlops_desk.ui.widgets.table_columns import column_fitter, readable_table
 
 _KIND = {"ok": "ok", "drift": "warning"}
 
 
 def fit_rows(view: QTableView, rows: int, most: int = 4) -> None:
-    """As tall as its rows (up to ``most``, then it scrolls): no empty box under two rows."""
+    """As tall as its rows (up to ``most``, then it scrolls): no empty box under two rows.
+    Room for the sideways scroll bar too when the columns are wider than the panel, so the
+    last row is not hidden under it."""
+    fitter = column_fitter(view)
+    if fitter is not None:
+        fitter.fit()  # the column widths now, not on the next event-loop turn
     shown = max(1, min(rows, most))
+    wide = view.horizontalHeader().length() > view.viewport().width()
     view.setFixedHeight(view.horizontalHeader().sizeHint().height()
                         + shown * view.verticalHeader().defaultSectionSize()
-                        + 2 * view.frameWidth())
+                        + 2 * view.frameWidth()
+                        + (view.horizontalScrollBar().sizeHint().height() if wide else 0))
 
 
 def _p(value: float | None) -> str:
@@ -81,9 +88,7 @@ class DriftPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        readable_table(self.table, minimum=40)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
     QSplitter,
     QTableView,
@@ -20,6 +19,7 @@ from mlops_desk.ui.models.run_compare import (
     metric_deltas,
 )
 from mlops_desk.ui.models.run_queries import Comparison
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 ALPHA = 0.05
 
@@ -39,7 +39,7 @@ def verdict_text(comparison: Comparison) -> str:
             f"exact McNemar p = {p:.3g}, {judgement}")
 
 
-def _table(model, *, sortable: bool) -> QTableView:
+def _table(model, *, sortable: bool, stretch: int | str | None = None) -> QTableView:
     view = QTableView()
     view.setModel(model)
     if sortable:  # else the model's own order: the metrics read best in their fixed order
@@ -47,10 +47,9 @@ def _table(model, *, sortable: bool) -> QTableView:
         view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(22)
-    view.horizontalHeader().setStretchLastSection(True)
+    readable_table(view, stretch=stretch)
     return view
 
 
@@ -66,11 +65,7 @@ class RunCompareView(QWidget):
         self.metrics_model = CompareMetricsModel(self)
         self.flipped_model = FlippedRowsModel(self)
         self.metrics_table = _table(self.metrics_model, sortable=False)
-        self.metrics_table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.Stretch)
-        self.flipped_table = _table(self.flipped_model, sortable=True)
-        for column, width in enumerate((50, 110, 80, 90, 90)):
-            self.flipped_table.setColumnWidth(column, width)
+        self.flipped_table = _table(self.flipped_model, sortable=True, stretch="widest")
         self.flipped_title = QLabel()
         self.flipped_title.setObjectName("sectionTitle")
 

@@ -27,6 +27,7 @@ from mlops_desk.ui.models.run_queries import ResultQuery, load_latencies
 from mlops_desk.ui.models.run_results import RunResultsModel
 from mlops_desk.ui.widgets.run_metrics import RunMetricsPanel
 from mlops_desk.ui.widgets.run_progress import RunProgressPanel
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 SEARCH_DELAY_MS = 250
 FILTER_NAMES = (("all", "All"), ("wrong", "Wrong"), ("errors", "Errors"))
@@ -104,16 +105,9 @@ class RunDetailView(QWidget):
         self.table.setModel(self.results)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the input text
-        header.setStretchLastSection(False)
-        for column, width in enumerate((40, 0, 72, 72, 62, 54, 58, 36, 80)):
-            if width:
-                self.table.setColumnWidth(column, width)
+        readable_table(self.table, stretch=1, maximum=200)  # column 1: the input text
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
 
