@@ -14,10 +14,9 @@ from mlops_desk import __version__
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
 sys.path.insert(0, str(PACKAGING))
+import build  # noqa: E402  (packaging/build.py)
 import linux  # noqa: E402
 import windows  # noqa: E402
-
-import build  # noqa: E402  (packaging/build.py)
 
 SPEC = (PACKAGING / "mlops-desk.spec").read_text()
 ISS = (PACKAGING / "windows" / "mlops-desk.iss").read_text()
