@@ -76,6 +76,7 @@ def runs_page_fixture(ctx: AppContext, qtbot) -> Iterator[RunsPage]:
     page = show_page(qtbot, ctx, RunsPage(ctx), (1300, 800))
     yield page
     page.jobs.cancel_all()
+    qtbot.waitUntil(lambda: not page.jobs.active_ids, timeout=WAIT_MS)
     wait_idle(qtbot, ctx)
 
 
