@@ -153,7 +153,11 @@ def _execute(ctx: Context, run_id: int, thresholds: list[tuple[str, str, float]]
         signal.signal(signal.SIGINT, previous)
         bar.close()
     failures = _check_thresholds(run.metrics or {}, thresholds)
-    if ctx.json:
+    if jsonl:  # the parent reads JSON lines only: the end is one more
+        bar.update_end({"run_id": run.id, "status": run.status, "n_done": run.n_done,
+                        "n_total": run.n_total, "reason": run.reason,
+                        "threshold_failures": failures})
+    elif ctx.json:
         print_json({"run_id": run.id, "status": run.status, "model": run.model,
                     "version": run.version, "dataset": run.dataset, "n_total": run.n_total,
                     "n_done": run.n_done, "metrics": run.metrics, "threshold_failures": failures})
@@ -259,17 +263,23 @@ class JsonProgress:
     def __init__(self) -> None:
         self.broken = False
 
-    def update(self, p) -> None:
+    def _line(self, payload: dict[str, Any]) -> None:
         if self.broken:
             return
         try:
-            sys.stdout.write(json.dumps({"progress": {
-                "done": p.done, "total": p.total, "errors": p.errors, "cached": p.cached,
-                "rows_per_s": round(p.rows_per_s, 3), "eta_s": p.eta_s,
-                "concurrency": p.concurrency}}) + "\n")
+            sys.stdout.write(json.dumps(payload) + "\n")
             sys.stdout.flush()
         except (OSError, ValueError):
             self.broken = True
+
+    def update_end(self, end: dict[str, Any]) -> None:
+        self._line({"end": end})
+
+    def update(self, p) -> None:
+        self._line({"progress": {
+            "done": p.done, "total": p.total, "errors": p.errors, "cached": p.cached,
+            "rows_per_s": round(p.rows_per_s, 3), "eta_s": p.eta_s,
+            "concurrency": p.concurrency}})
 
     def close(self) -> None:
         pass

@@ -6,7 +6,7 @@ rows stored so far; they are computed in SQL so a poll during a big run stays ch
 - a row is scored when ``correct`` is set or it errored with an expected value (as wrong);
 - accuracy is right / scored with the Wilson 95% interval;
 - latency (mean, p50, p95) uses rows that were sent, not cached, and did not error;
-- cost sums the rows that were sent.
+- cost sums the rows that were sent (None when no row reported one).
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def partial_metrics(store: Store, run_id: int) -> dict[str, Any]:
             f"coalesce(sum({_SCORED} AND coalesce(correct, 0) != 0 AND NOT {_ERRORED}), 0), "
             f"coalesce(sum({_ERRORED}), 0), coalesce(sum(cached != 0), 0), "
             f"coalesce(sum({_SENT_OK}), 0), avg(CASE WHEN {_SENT_OK} THEN latency_ms END), "
-            "sum(CASE WHEN NOT cached THEN cost END) "
+            # like metrics: None only when no row reported a cost; cached rows add nothing
+            "CASE WHEN count(cost) THEN coalesce(sum(CASE WHEN NOT cached THEN cost END), 0) "
+            "END "
             "FROM run_results WHERE run_id = ?", [run_id]).fetchone()
     metrics: dict[str, Any] = {
         "n_rows": n_rows, "n_scored": n_scored, "n_correct": n_correct,

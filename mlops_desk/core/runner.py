@@ -264,6 +264,8 @@ class _Engine:
         self.session_done = 0
         self.started = time.perf_counter()
         self.last_progress = 0.0
+        if run_control.cancel_requested(store, run_id):  # cancelled before it started
+            cancel.cancel()
 
     # -- top level -------------------------------------------------------
     async def run(self) -> tuple[str, str | None]:

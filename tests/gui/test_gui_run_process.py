@@ -20,13 +20,12 @@ from mlops_desk.ui.models.run_queries import create_run
 from tests.gui.conftest import WAIT_MS
 from tests.gui.run_fixtures import (  # noqa: F401
     N_ROWS,
+    RUN_WAIT_MS,
     fake_workspace_fixture,
     runs_page_fixture,
     wait_finished,
 )
 from tests.support.fixtures import fake_openai_fixture  # noqa: F401
-
-RUN_WAIT_MS = 60_000  # a child process starts (imports, preflight) on a loaded machine too
 
 
 def start_slow_run(page, workspace, fake_openai, latency_s: float = 0.1,
