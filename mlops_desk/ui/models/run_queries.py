@@ -22,6 +22,9 @@ SORT_SQL = {
     "error_class": "error_class", "cached": "cached",
 }
 PAGE_ROWS = 200
+# A live table takes at most this many new rows per refresh: a fast run's backlog arrives
+# over the next seconds instead of as one long burst of work beside the window.
+LIVE_ROWS = 500
 MAX_FLIPPED = 1_000
 
 
@@ -79,7 +82,8 @@ class NewRows:
 def fetch_new_rows(store: Store, query: ResultQuery, since: str | None) -> NewRows:
     """A live run's rows stored at or after ``since`` that match the query's filter."""
     where, params = query.where()
-    rows = run_live.rows_since(store, query.run_id, since, where=where, params=params)
+    rows = run_live.rows_since(store, query.run_id, since, where=where, params=params,
+                               limit=LIVE_ROWS)
     inputs = input_texts(store, query.dataset_id, [r["row_idx"] for r in rows])
     for row in rows:
         row["input"] = inputs.get(row["row_idx"], "")
