@@ -87,12 +87,15 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._tasks: dict[Task, TaskHandle] = {}
+        self._quiet: set[Task] = set()
 
     def start(self, fn: Callable[..., Any], *args: Any,
               on_done: Callable[[Any], None] | None = None,
               on_error: Callable[[str], None] | None = None,
               on_progress: Callable[[Any], None] | None = None,
-              with_progress: bool = False, **kwargs: Any) -> TaskHandle:
+              with_progress: bool = False, quiet: bool = False, **kwargs: Any) -> TaskHandle:
+        """``quiet`` tasks (a poll every few hundred ms) are not counted as jobs: the
+        status bar would blink with each one."""
         task = Task(self.store, fn, args, kwargs, with_progress or on_progress is not None)
         handle = TaskHandle(task)
         if on_progress is not None:
@@ -100,7 +103,10 @@ class TaskRunner(QObject):
         task.signals.finished.connect(lambda result: self._done(task, on_done, result))
         task.signals.failed.connect(lambda message: self._done(task, on_error, message))
         self._tasks[task] = handle
-        self.active_changed.emit(len(self._tasks))
+        if quiet:
+            self._quiet.add(task)
+        else:
+            self.active_changed.emit(self.active)
         self.pool.start(task)
         return handle
 
@@ -109,13 +115,16 @@ class TaskRunner(QObject):
         handle = self._tasks.pop(task, None)
         if handle is not None:
             handle.running = False
-        self.active_changed.emit(len(self._tasks))
+        if task in self._quiet:
+            self._quiet.discard(task)
+        else:
+            self.active_changed.emit(self.active)
         if callback is not None:
             callback(value)
 
     @property
     def active(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) - len(self._quiet)
 
     def cancel_all(self) -> None:
         for handle in self._tasks.values():

@@ -179,7 +179,7 @@ class RunJobs(QObject):
         self._polling = True
         ids = list(self._jobs)
         died = {j.run_id: j.died for j in self._jobs.values() if j.died}
-        self.ctx.tasks.start(run_control.watch, self.ctx.store, ids, died=died,
+        self.ctx.tasks.start(run_control.watch, self.ctx.store, ids, died=died, quiet=True,
                              on_done=self._polled, on_error=self._poll_failed)
 
     def _poll_failed(self, message: str) -> None:

@@ -118,7 +118,7 @@ class RunResultsModel(QAbstractTableModel):
         generation = self._generation
         self._set_loading(True)
         self.ctx.tasks.start(
-            fetch_new_rows, self.ctx.store, self._query, self._since,
+            fetch_new_rows, self.ctx.store, self._query, self._since, quiet=True,
             on_done=lambda new: self._rows_arrived(generation, new),
             on_error=lambda message: self._page_failed(generation, message),
         )

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -111,6 +112,8 @@ class RunDetailView(QWidget):
         self._search_timer.timeout.connect(self._search_changed)
         self.search.textChanged.connect(self._search_timer.start)
         self.count_label = QLabel()
+        self.count_label.setMinimumWidth(150)  # its text changes while a run goes: no relayout
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.search, 1)
         bar.addWidget(self.count_label)
         self.results.total_changed.connect(self._show_count)
@@ -223,7 +226,7 @@ class RunDetailView(QWidget):
         self._last_live = now
         self.results.follow()
         run_id = self.run.id
-        self._metrics_load.start(partial_metrics, self.ctx.store, run_id,
+        self._metrics_load.start(partial_metrics, self.ctx.store, run_id, quiet=True,
                                  on_done=lambda m: self._partial_metrics(run_id, m))
 
     def _partial_metrics(self, run_id: int, metrics: dict) -> None:
