@@ -7,8 +7,9 @@ Two scenarios: the main window on the Runs page (progress bar, live throughput c
 list, the run's detail); then the same plus a second window on the Charts page over 1,000
 earlier runs, which redraws when the run ends. A heartbeat QTimer fires every 5 ms on the
 GUI thread; the longest gap between two beats is the longest the window could not react.
-The endpoint is the loopback fake OpenAI server in its own process. Target: longest stall
-under 50 ms.
+The run is a child process, as in the app (the window follows it through the database), and
+the endpoint is the loopback fake OpenAI server in its own process. Target: longest stall
+under 50 ms. The last line is ``longest_stall_ms=<number>``, the worst over both scenarios.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
           f"latency; GUI heartbeat every {HEARTBEAT_MS} ms; target: longest stall < "
           f"{TARGET_MS:g} ms")
     ok = True
+    worst = 0.0
     with tempfile.TemporaryDirectory() as tmp, \
             spawn_fake_openai(latency_ms=args.latency_ms) as base_url:
         db = Path(tmp) / "bench.db"
@@ -191,8 +193,10 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.repeat):
                 result = measure(db, args.concurrency, (1280, 800), charts_window)
                 ok = ok and result["status"] == "completed"
+                worst = max(worst, max(result["gaps"], default=0.0))
                 print(f"{name}: {_summary(result)}")
-    return 0 if ok else 1
+    print(f"longest_stall_ms={worst:.1f}")
+    return 0 if ok and worst < TARGET_MS else 1
 
 
 def _summary(result: dict) -> str:

@@ -1,10 +1,12 @@
-"""CLI: run, run resume/show/compare, runs list."""
+"""CLI: run, run resume/show/compare/cancel, runs list."""
 
 from __future__ import annotations
 
 import math
+import json
 import signal
 import sys
+import threading
 from typing import Any
 
 from mlops_desk.cli import arg_types
@@ -22,12 +24,14 @@ SUMMARY_METRICS = (
 
 def register(sub, common) -> None:
     run = sub.add_parser(
-        "run", parents=[common], help="run a dataset through a version (or resume/show/compare)",
+        "run", parents=[common],
+        help="run a dataset through a version (or resume/show/compare/cancel)",
         description="mlops-desk run MODEL:N|MODEL@ENV --dataset NAME | run resume ID | "
-                    "run show ID | run compare ID1 ID2",
+                    "run show ID | run compare ID1 ID2 | run cancel ID",
     )
-    run.add_argument("target", metavar="MODEL:N|MODEL@ENV|resume|show|compare")
-    run.add_argument("ids", nargs="*", metavar="ID", help="run ids for resume/show/compare")
+    run.add_argument("target", metavar="MODEL:N|MODEL@ENV|resume|show|compare|cancel")
+    run.add_argument("ids", nargs="*", metavar="ID",
+                     help="run ids for resume/show/compare/cancel")
     run.add_argument("--dataset", help="dataset name (required for a new run)")
     run.add_argument("--concurrency", type=arg_types.count,
                      help="parallel requests (default: the endpoint's)")
@@ -45,6 +49,9 @@ def register(sub, common) -> None:
                      help="exit 1 when METRIC > VALUE (e.g. latency_p95_ms=2000)")
     run.add_argument("--rows", choices=("wrong", "errors", "all"),
                      help="with 'run show': also list these row results")
+    run.add_argument("--progress", choices=("bar", "jsonl"),
+                     help="progress on stderr as a bar (default on a terminal), or as JSON "
+                          "lines on stdout; with jsonl a 'cancel' line on stdin cancels")
     run.set_defaults(handler=run_command)
 
     lst = sub.add_parser("runs", parents=[common], help="list runs")
@@ -56,7 +63,7 @@ def register(sub, common) -> None:
 
 def run_command(ctx: Context) -> int:
     a = ctx.args
-    if a.target in ("resume", "show", "compare"):
+    if a.target in ("resume", "show", "compare", "cancel"):
         wanted = 2 if a.target == "compare" else 1
         if len(a.ids) != wanted:
             raise BadInput(f"'run {a.target}' takes {wanted} run id(s), e.g. "
@@ -66,6 +73,8 @@ def run_command(ctx: Context) -> int:
             return run_show(ctx, ids[0])
         if a.target == "compare":
             return run_compare(ctx, *ids)
+        if a.target == "cancel":
+            return run_cancel(ctx, ids[0])
     elif a.ids:
         raise BadInput(f"unexpected argument(s) {' '.join(a.ids)} after {a.target}")
     thresholds = _thresholds(a.fail_under, "--fail-under") + _thresholds(a.fail_over, "--fail-over")
@@ -128,7 +137,12 @@ def _execute(ctx: Context, run_id: int, thresholds: list[tuple[str, str, float]]
     from mlops_desk.core.runner import CancelToken, execute
 
     cancel = CancelToken()
-    bar = ProgressBar(enabled=sys.stderr.isatty() and not ctx.json)
+    jsonl = ctx.args.progress == "jsonl"
+    bar = (JsonProgress() if jsonl else
+           ProgressBar(enabled=ctx.args.progress == "bar"
+                       or (sys.stderr.isatty() and not ctx.json)))
+    if jsonl:
+        _cancel_on_stdin_line(cancel)
 
     def on_sigint(signum, frame):  # first Ctrl+C cancels cleanly; a second one kills
         cancel.cancel()
@@ -143,7 +157,11 @@ def _execute(ctx: Context, run_id: int, thresholds: list[tuple[str, str, float]]
         signal.signal(signal.SIGINT, previous)
         bar.close()
     failures = _check_thresholds(run.metrics or {}, thresholds)
-    if ctx.json:
+    if jsonl:  # the parent reads JSON lines only: the end is one more
+        bar.update_end({"run_id": run.id, "status": run.status, "n_done": run.n_done,
+                        "n_total": run.n_total, "reason": run.reason,
+                        "threshold_failures": failures})
+    elif ctx.json:
         print_json({"run_id": run.id, "status": run.status, "model": run.model,
                     "version": run.version, "dataset": run.dataset, "n_total": run.n_total,
                     "n_done": run.n_done, "metrics": run.metrics, "threshold_failures": failures})
@@ -156,6 +174,35 @@ def _execute(ctx: Context, run_id: int, thresholds: list[tuple[str, str, float]]
         return 130
     if failures:
         raise CheckFailed("; ".join(failures))
+    return 0
+
+
+def _cancel_on_stdin_line(cancel) -> None:
+    """A 'cancel' line on stdin cancels (how a parent process asks on every platform).
+
+    The end of stdin does not: a desktop that closes with "keep running" closes its end of
+    the pipe, and the run must go on. A daemon thread, so it never keeps the process alive.
+    """
+    def read() -> None:
+        try:
+            for line in sys.stdin:
+                if line.strip().lower() == "cancel":
+                    cancel.cancel()
+                    return
+        except (OSError, ValueError):
+            return
+
+    threading.Thread(target=read, name="mlops-stdin-cancel", daemon=True).start()
+
+
+def run_cancel(ctx: Context, run_id: int) -> int:
+    from mlops_desk.core.run_control import request_cancel
+
+    message = request_cancel(ctx.store, run_id)
+    if ctx.json:
+        print_json({"run_id": run_id, "message": message})
+    else:
+        print(message)
     return 0
 
 
@@ -209,6 +256,37 @@ class ProgressBar:
         if self.shown:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+class JsonProgress:
+    """One JSON object per progress report on stdout, for a parent process to read.
+
+    A parent that went away (closed pipe) stops the lines, not the run.
+    """
+
+    def __init__(self) -> None:
+        self.broken = False
+
+    def _line(self, payload: dict[str, Any]) -> None:
+        if self.broken:
+            return
+        try:
+            sys.stdout.write(json.dumps(payload) + "\n")
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            self.broken = True
+
+    def update_end(self, end: dict[str, Any]) -> None:
+        self._line({"end": end})
+
+    def update(self, p) -> None:
+        self._line({"progress": {
+            "done": p.done, "total": p.total, "errors": p.errors, "cached": p.cached,
+            "rows_per_s": round(p.rows_per_s, 3), "eta_s": p.eta_s,
+            "concurrency": p.concurrency}})
+
+    def close(self) -> None:
+        pass
 
 
 def run_show(ctx: Context, run_id: int) -> int:

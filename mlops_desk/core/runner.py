@@ -27,13 +27,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from mlops_desk.core import runs, secrets
+from mlops_desk.core import run_control, runs, secrets
 from mlops_desk.core.datasets import Dataset, get_dataset_by_id, iter_rows
 from mlops_desk.core.endpoint_check import load_target
 from mlops_desk.core.errors import BadInput, MlopsError, RunAborted, RunInterrupted
@@ -80,6 +81,7 @@ log = get_logger("runner")
 FLUSH_EVERY_S = 0.25
 FLUSH_ROWS = 200
 PROGRESS_EVERY_S = 0.1
+CANCEL_POLL_S = 0.25  # how often the engine reads the database for a cancel request
 CHUNK_ROWS = 1_000
 MAX_RETRY_AFTER_S = 60.0
 RETRYABLE_STATUS = frozenset({408, 409, 429})
@@ -263,6 +265,8 @@ class _Engine:
         self.session_done = 0
         self.started = time.perf_counter()
         self.last_progress = 0.0
+        if run_control.cancel_requested(store, run_id):  # cancelled before it started
+            cancel.cancel()
 
     # -- top level -------------------------------------------------------
     async def run(self) -> tuple[str, str | None]:
@@ -355,8 +359,15 @@ class _Engine:
                 or self.writer.failure is not None)
 
     async def _watch_cancel(self) -> None:
+        polled = time.monotonic()
         while not self._stopping:
             await asyncio.sleep(0.05)
+            if time.monotonic() - polled >= CANCEL_POLL_S:
+                # A cancel recorded by another process (`run cancel`, the desktop): a
+                # primary-key read, cheap enough for the loop's own thread.
+                polled = time.monotonic()
+                if run_control.cancel_requested(self.store, self.run_id):
+                    self.cancel.cancel()
         self.feeder.cancel()
         for task in list(self.tasks):
             task.cancel()
@@ -364,15 +375,17 @@ class _Engine:
     # -- one row ---------------------------------------------------------
     async def _process(self, idx: int, row: dict, messages: list[dict], key: str,
                        preflight: bool = False) -> None:
+        tries: list[dict] = []
         try:
             outcome = await self._call_with_retries(self.caller, self.version, messages,
-                                                    preflight=preflight)
+                                                    preflight=preflight, tries=tries)
             completion, attempts, latency_ms, error = outcome
             if error is not None:
-                self._store_error(idx, row, attempts, error)
+                self._store_error(idx, row, attempts, error, tries)
             else:
                 await self._score_and_store(idx, row, completion, attempts=attempts,
-                                            latency_ms=latency_ms, cached=False, key=key)
+                                            latency_ms=latency_ms, cached=False, key=key,
+                                            tries=tries)
         except _Abort as exc:
             if self.abort_reason is None:
                 self.abort_reason = str(exc)
@@ -382,12 +395,14 @@ class _Engine:
             await self.limiter.release()
 
     async def _call_with_retries(self, caller, version: Version, messages: list[dict], *,
-                                 preflight: bool = False):
+                                 preflight: bool = False, tries: list[dict] | None = None):
         """(completion, attempts, latency_ms, (error_class, message) or None).
 
         In the preflight, a first attempt that cannot connect at all stops the run: every
-        other row would only repeat it, with retries.
+        other row would only repeat it, with retries. ``tries`` gets one entry per attempt
+        (its latency and, when it failed, why), for the row detail.
         """
+        tries = tries if tries is not None else []
         max_attempts = max(1, int(self.settings.get("max_attempts", 5)))
         attempt = 0
         while True:
@@ -400,8 +415,11 @@ class _Engine:
             try:
                 completion = await caller.complete(version, messages)
                 await self.limiter.on_success()
-                return completion, attempt, (time.perf_counter() - started) * 1000, None
+                latency_ms = (time.perf_counter() - started) * 1000
+                tries.append(_try(latency_ms))
+                return completion, attempt, latency_ms, None
             except _Retryable as exc:
+                tries.append(_try((time.perf_counter() - started) * 1000, exc))
                 if preflight and attempt == 1 and exc.unreachable:
                     raise _Abort(f"cannot reach endpoint {self.endpoint.name}: "
                                  f"{exc.message}") from None
@@ -416,11 +434,12 @@ class _Engine:
                 delay = exc.retry_after if exc.retry_after is not None else backoff_delay(attempt)
                 await asyncio.sleep(min(delay, MAX_RETRY_AFTER_S))
             except _RowError as exc:
+                tries.append(_try((time.perf_counter() - started) * 1000, exc))
                 return None, attempt, None, (exc.error_class, exc.message)
 
     async def _score_and_store(self, idx: int, row: dict, completion: Completion, *,
                                attempts: int, latency_ms: float, cached: bool,
-                               key: str | None) -> None:
+                               key: str | None, tries: list[dict] | None = None) -> None:
         expected = row.get(self.dataset.expected_col) if self.dataset.expected_col else None
         prediction, parse_error = parse_output(self.version.config["parser"], completion.text,
                                                self.model.labels or None)
@@ -441,18 +460,19 @@ class _Engine:
             None if correct is None else int(correct), value, latency_ms,
             None if cached else completion.prompt_tokens,
             None if cached else completion.completion_tokens, cost, attempts, error_class,
-            error_message, int(cached), utcnow(),
+            error_message, int(cached), utcnow(), _tries_json(tries),
         ), cache_entry)
         self._counted(error=error_class is not None, cached=cached)
 
-    def _store_error(self, idx: int, row: dict, attempts: int, error: tuple[str, str]) -> None:
+    def _store_error(self, idx: int, row: dict, attempts: int, error: tuple[str, str],
+                     tries: list[dict] | None = None) -> None:
         expected = row.get(self.dataset.expected_col) if self.dataset.expected_col else None
         # A failed row is scored wrong when it has an expected answer (see metrics).
         correct = 0 if expected not in (None, "") else None
         self.writer.add((
             self.run_id, idx, None, None, expected, correct, 0.0 if correct == 0 else None,
             None, None, None, None, attempts, error[0], secrets.redact(error[1])[:500], 0,
-            utcnow(),
+            utcnow(), _tries_json(tries),
         ))
         self._counted(error=True, cached=False)
 
@@ -521,6 +541,18 @@ class _Engine:
         endpoint = get_endpoint(self.store, judge_version.config["endpoint"])
         rubric = self.settings.get("judge_rubric") or judge_version.config.get("system_prompt")
         return await self._make_caller(endpoint, judge_version), judge_version, rubric
+
+
+def _try(latency_ms: float, error: _Retryable | _RowError | None = None) -> dict:
+    """One attempt of a row as the row detail shows it (the message redacted and cut)."""
+    if error is None:
+        return {"latency_ms": round(latency_ms, 2), "error_class": None, "error": None}
+    return {"latency_ms": round(latency_ms, 2), "error_class": error.error_class,
+            "error": secrets.redact(error.message)[:500]}
+
+
+def _tries_json(tries: list[dict] | None) -> str | None:
+    return json.dumps(tries) if tries else None
 
 
 def _estimate_tokens(messages: list[dict], params: dict) -> float:

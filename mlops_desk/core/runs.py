@@ -16,7 +16,7 @@ RESUMABLE = ("interrupted", "cancelled", "failed")
 RESULT_COLUMNS = (
     "row_idx", "output", "prediction", "expected", "correct", "score", "latency_ms",
     "prompt_tokens", "completion_tokens", "cost", "attempts", "error_class", "error_message",
-    "cached", "finished_at",
+    "cached", "finished_at", "tries",
 )
 
 
@@ -119,8 +119,12 @@ def mark_started(store: Store, run_id: int) -> None:
                            "failed runs can be resumed")
         if run.status == "failed":
             db.execute(f"DELETE FROM run_results WHERE run_id = ? AND {_UNANSWERED}", [run_id])
+        # A cancel asked before a new run started still holds; one from an earlier session
+        # of a resumed run does not.
+        keep_cancel = "cancel_requested" if run.status == "queued" else "NULL"
         db.execute("UPDATE runs SET status = 'running', pid = ?, pid_started = ?, reason = NULL, "
-                   "started_at = coalesce(started_at, ?) WHERE id = ?",
+                   f"cancel_requested = {keep_cancel}, started_at = coalesce(started_at, ?) "
+                   "WHERE id = ?",
                    [os.getpid(), processes.own_start_time(), utcnow(), run_id])
 
 

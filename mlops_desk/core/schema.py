@@ -313,4 +313,12 @@ def _v6(conn: sqlite3.Connection) -> None:
                  "REFERENCES datasets(id)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(conn: sqlite3.Connection) -> None:
+    """(issue 12) Runs in their own process: a cancel request any face can record and the
+    engine polls (works where signals do not, on Windows), and every try of a row (its
+    error and latency) as JSON, for the row detail."""
+    conn.execute("ALTER TABLE runs ADD COLUMN cancel_requested TEXT")
+    conn.execute("ALTER TABLE run_results ADD COLUMN tries TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]

@@ -493,19 +493,54 @@ class MainWindow(QMainWindow):
         noun = "job is" if active == 1 else "jobs are"
         answer = QMessageBox.question(
             self, "Quit MLOps Desk?",
-            f"{active} {noun} still running. Quit anyway? Running test batches stop and "
-            "can be resumed later from the Runs page.",
+            f"{active} {noun} still running (loading or importing). Quit anyway? "
+            "They stop; test runs are not among them.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
+    def ask_about_runs(self, count: int) -> str:
+        """Runs are going: "keep" them running (the default), "cancel" them, or "stay".
+
+        Tests replace this method.
+        """
+        noun = "run is" if count == 1 else "runs are"
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit MLOps Desk?",
+                          f"{count} test {noun} still going. Keep running in the background? "
+                          "The Runs page shows their progress again when you come back; "
+                          "'mlops-desk run cancel ID' stops one.", parent=self)
+        keep = box.addButton("Keep running", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton("Cancel runs", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        clicked = box.clickedButton()
+        return "keep" if clicked is keep else "cancel" if clicked is cancel else "stay"
+
+    def _run_jobs(self):
+        """The Runs page's runs, if that page was built (else this window runs none)."""
+        from mlops_desk.ui.pages.runs import RunsPage
+
+        for page in self._pages:
+            if isinstance(page, RunsPage):
+                return page.jobs
+        return None
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        jobs = self._run_jobs()
+        going = len(jobs.active_ids) if jobs is not None else 0
+        choice = self.ask_about_runs(going) if going else "keep"
+        if choice == "stay":
+            event.ignore()
+            return
         active = self.ctx.tasks.active
         # A page load about to finish is not worth a question: give tasks a moment first.
         busy = active and not self.ctx.tasks.pool.waitForDone(CLOSE_GRACE_MS)
         if busy and not self.confirm_close(active):
             event.ignore()
             return
+        if jobs is not None:  # runs are processes of their own: they go on, or stop, alone
+            jobs.let_go(cancel=choice == "cancel")
         self.save_settings()
         if not self.ctx.tasks.shutdown():
             log.warning("some tasks did not stop within the shutdown timeout")

@@ -9,7 +9,6 @@ each task, so nothing dangles when the app quits.
 
 from __future__ import annotations
 
-import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -23,26 +22,6 @@ from mlops_desk.core.secrets import redact
 from mlops_desk.core.store import Store, known_error
 
 log = get_logger("ui.workers")
-
-# While a task runs, each time the GUI thread comes back into Python (a slot, a paintEvent,
-# a model's data(), PySide's check for a Python override of a virtual) it may wait up to the
-# switch interval for a busy worker to hand over the GIL. At the default 5 ms, one repaint
-# of the Runs page during a run took 20-40 ms, and a chart redraw beside a load over 60 ms.
-BUSY_SWITCH_INTERVAL_S = 0.001
-_busy_runners: set[TaskRunner] = set()
-_idle_switch_interval = sys.getswitchinterval()
-
-
-def _set_busy(runner: TaskRunner, busy: bool) -> None:
-    """The short switch interval while any runner has a task, the usual one otherwise."""
-    global _idle_switch_interval
-    if busy and not _busy_runners:
-        _idle_switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(_idle_switch_interval, BUSY_SWITCH_INTERVAL_S))
-    (_busy_runners.add if busy else _busy_runners.discard)(runner)
-    if not busy and not _busy_runners:
-        sys.setswitchinterval(_idle_switch_interval)
-
 
 class TaskSignals(QObject):
     progress = Signal(object)
@@ -108,21 +87,26 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._tasks: dict[Task, TaskHandle] = {}
+        self._quiet: set[Task] = set()
 
     def start(self, fn: Callable[..., Any], *args: Any,
               on_done: Callable[[Any], None] | None = None,
               on_error: Callable[[str], None] | None = None,
               on_progress: Callable[[Any], None] | None = None,
-              with_progress: bool = False, **kwargs: Any) -> TaskHandle:
+              with_progress: bool = False, quiet: bool = False, **kwargs: Any) -> TaskHandle:
+        """``quiet`` tasks (a poll every few hundred ms) are not counted as jobs: the
+        status bar would blink with each one."""
         task = Task(self.store, fn, args, kwargs, with_progress or on_progress is not None)
         handle = TaskHandle(task)
         if on_progress is not None:
             task.signals.progress.connect(on_progress)
         task.signals.finished.connect(lambda result: self._done(task, on_done, result))
         task.signals.failed.connect(lambda message: self._done(task, on_error, message))
-        _set_busy(self, True)
         self._tasks[task] = handle
-        self.active_changed.emit(len(self._tasks))
+        if quiet:
+            self._quiet.add(task)
+        else:
+            self.active_changed.emit(self.active)
         self.pool.start(task)
         return handle
 
@@ -131,15 +115,16 @@ class TaskRunner(QObject):
         handle = self._tasks.pop(task, None)
         if handle is not None:
             handle.running = False
-        if not self._tasks:
-            _set_busy(self, False)
-        self.active_changed.emit(len(self._tasks))
+        if task in self._quiet:
+            self._quiet.discard(task)
+        else:
+            self.active_changed.emit(self.active)
         if callback is not None:
             callback(value)
 
     @property
     def active(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) - len(self._quiet)
 
     def cancel_all(self) -> None:
         for handle in self._tasks.values():

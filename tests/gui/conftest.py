@@ -19,6 +19,7 @@ from mlops_desk.core.registry import Version
 from mlops_desk.core.store import Store
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.main_window import MainWindow
+from mlops_desk.ui.models.run_jobs import reap_children
 
 WAIT_MS = 10_000
 
@@ -36,6 +37,15 @@ def show_page(qtbot, ctx: AppContext, page, size: tuple[int, int]):
     page.activated()
     wait_idle(qtbot, ctx)
     return page
+
+
+@pytest.fixture(autouse=True)
+def _no_run_left_behind(monkeypatch) -> Iterator[None]:
+    """Closing a window with runs going cancels them (no question in tests), and every run
+    process a test started is gone when it ends."""
+    monkeypatch.setattr(MainWindow, "ask_about_runs", lambda self, count: "cancel")
+    yield
+    reap_children(kill=True)
 
 
 @pytest.fixture

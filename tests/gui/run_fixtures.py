@@ -24,9 +24,11 @@ from mlops_desk.core.store import Store
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.pages.charts import ChartsPage
 from mlops_desk.ui.pages.runs import RunsPage
-from tests.gui.conftest import WAIT_MS, show_page, wait_idle, write_csv
+from tests.gui.conftest import show_page, wait_idle, write_csv
 
 LABELS = ["positive", "negative", "neutral"]
+# A run is a child process: its start (imports, preflight) takes seconds on a loaded machine.
+RUN_WAIT_MS = 90_000
 N_ROWS = 30
 WRONG_EVERY = 5  # rows 0, 5, 10, ... make the fake server answer wrong under version 1
 
@@ -76,6 +78,7 @@ def runs_page_fixture(ctx: AppContext, qtbot) -> Iterator[RunsPage]:
     page = show_page(qtbot, ctx, RunsPage(ctx), (1300, 800))
     yield page
     page.jobs.cancel_all()
+    qtbot.waitUntil(lambda: not page.jobs.active_ids, timeout=RUN_WAIT_MS)
     wait_idle(qtbot, ctx)
 
 
@@ -88,7 +91,7 @@ def charts_page_fixture(ctx: AppContext, qtbot) -> Iterator[ChartsPage]:
 
 def wait_finished(qtbot, page: RunsPage, run_id: int, status: str | None = None) -> None:
     """Until ``run_id``'s job has ended (and, if given, with ``status``)."""
-    qtbot.waitUntil(lambda: not page.jobs.is_active(run_id), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not page.jobs.is_active(run_id), timeout=RUN_WAIT_MS)
     wait_idle(qtbot, page.ctx)
     if status is not None:
         run = page.model.record(page.model.row_of(run_id))

@@ -12,6 +12,7 @@ from mlops_desk.ui.pages.runs import COMPARE, DETAIL
 from tests.gui.conftest import WAIT_MS, wait_idle
 from tests.gui.run_fixtures import (  # noqa: F401
     N_ROWS,
+    RUN_WAIT_MS,
     WRONG_EVERY,
     charts_page_fixture,
     fake_workspace_fixture,
@@ -73,7 +74,7 @@ def test_the_dialog_reports_a_bad_scorer_and_stays_open(runs_page, fake_workspac
 
 def test_cancel_keeps_partial_results_and_resume_finishes(runs_page, fake_workspace,
                                                           fake_openai, qtbot) -> None:
-    fake_openai.latency_s = 0.05  # 30 rows at concurrency 2: about 0.8 s, time to cancel
+    fake_openai.latency_s = 0.2  # 30 rows at concurrency 2: about 3 s, time to cancel
     run_id = create_run(fake_workspace.store, "reviews", 1, "reviews",
                         RunOptions(concurrency=2, use_cache=False))
     runs_page.start_run(run_id)
@@ -82,7 +83,7 @@ def test_cancel_keeps_partial_results_and_resume_finishes(runs_page, fake_worksp
                     and runs_page.detail.run.id == run_id, timeout=WAIT_MS)
     job = runs_page.jobs.job(run_id)
     qtbot.waitUntil(lambda: job.progress is not None and job.progress.done >= 4,
-                    timeout=WAIT_MS)
+                    timeout=RUN_WAIT_MS)  # the run's process starts first
     qtbot.waitUntil(lambda: "rows/s" in progress.stats.text(), timeout=WAIT_MS)
     assert progress.cancel_button.isVisible()
     qtbot.waitUntil(lambda: progress.chart_points > 0, timeout=WAIT_MS)

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_desk.core import runner, runs
+from mlops_desk.core import run_live, runs
 from mlops_desk.core.metrics import compare_runs
 from mlops_desk.core.store import Store
 from mlops_desk.core.user_input import int_or_none
@@ -23,6 +23,9 @@ SORT_SQL = {
     "error_class": "error_class", "cached": "cached",
 }
 PAGE_ROWS = 200
+# A live table takes at most this many new rows per refresh: a fast run's backlog arrives
+# over the next seconds instead of as one long burst of work beside the window.
+LIVE_ROWS = 500
 MAX_FLIPPED = 1_000
 
 
@@ -69,6 +72,24 @@ class ResultPage:
     offset: int
     total: int  # rows matching the query (counted with the first page only)
     rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class NewRows:
+    query: ResultQuery
+    since: str | None
+    rows: list[dict[str, Any]]  # in the order they were stored
+
+
+def fetch_new_rows(store: Store, query: ResultQuery, since: str | None) -> NewRows:
+    """A live run's rows stored at or after ``since`` that match the query's filter."""
+    where, params = query.where()
+    rows = run_live.rows_since(store, query.run_id, since, where=where, params=params,
+                               limit=LIVE_ROWS)
+    inputs = input_texts(store, query.dataset_id, [r["row_idx"] for r in rows])
+    for row in rows:
+        row["input"] = inputs.get(row["row_idx"], "")
+    return NewRows(query, since, rows)
 
 
 def count_results(store: Store, query: ResultQuery) -> int:
@@ -132,11 +153,6 @@ def load_run_detail(store: Store, run_id: int) -> RunDetail:
 
 def load_run_list(store: Store, limit: int = 5_000) -> list[runs.Run]:
     return runs.list_runs(store, limit=limit)
-
-
-def warm_up() -> None:
-    """Start-up stays lazy; the Runs page calls this in a task when first shown."""
-    runner.warm_up()
 
 
 # -- comparison ------------------------------------------------------------------

@@ -4,6 +4,9 @@
 near the end; each page is a task (``run_queries.fetch_result_page``). A new filter,
 search or sort bumps a generation number, so a page still in flight for the old query is
 dropped when it lands.
+
+While the run goes (``live``), rows come in the order they were stored instead: each
+``follow`` appends the rows stored since the last one (``run_queries.fetch_new_rows``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from PySide6.QtGui import QColor
 
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.app_context import AppContext
-from mlops_desk.ui.models.run_queries import PAGE_ROWS, ResultPage, ResultQuery, fetch_result_page
+from mlops_desk.ui.models.run_queries import (
+    PAGE_ROWS,
+    NewRows,
+    ResultPage,
+    ResultQuery,
+    fetch_new_rows,
+    fetch_result_page,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 ROOT = QModelIndex()  # the invalid index: a table's only parent
@@ -55,6 +65,9 @@ class RunResultsModel(QAbstractTableModel):
         self._total = -1
         self._generation = 0
         self._loading = False
+        self._live = False
+        self._since: str | None = None  # live: the newest finished_at shown
+        self._seen: set[int] = set()  # live: row indexes shown
 
     # -- the query -------------------------------------------------------------------
     @property
@@ -69,32 +82,69 @@ class RunResultsModel(QAbstractTableModel):
     def loading(self) -> bool:
         return self._loading
 
-    def set_query(self, query: ResultQuery | None) -> None:
-        """Show the results that match ``query`` (None: nothing); loads the first page."""
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    def set_query(self, query: ResultQuery | None, *, live: bool = False) -> None:
+        """Show the results that match ``query`` (None: nothing); loads the first page, or
+        when ``live`` the rows stored so far (then ``follow`` adds the next ones)."""
         self.beginResetModel()
         self._query, self._rows, self._total = query, [], -1
+        self._live, self._since, self._seen = live, None, set()
         self._generation += 1
         self.endResetModel()
         self.total_changed.emit(-1)
         self._set_loading(False)
         if query is not None:
-            self._load(0, with_total=True)
+            if live:
+                self.follow()
+            else:
+                self._load(0, with_total=True)
 
     def update_query(self, **changes: Any) -> None:
         if self._query is not None:
             new = replace(self._query, **changes)
             if new != self._query:
-                self.set_query(new)
+                self.set_query(new, live=self._live)
 
     def reload(self) -> None:
-        self.set_query(self._query)
+        self.set_query(self._query, live=self._live)
+
+    def follow(self) -> None:
+        """Live: append the rows stored since the last call (one request at a time)."""
+        if not self._live or self._query is None or self._loading:
+            return
+        generation = self._generation
+        self._set_loading(True)
+        self.ctx.tasks.start(
+            fetch_new_rows, self.ctx.store, self._query, self._since, quiet=True,
+            on_done=lambda new: self._rows_arrived(generation, new),
+            on_error=lambda message: self._page_failed(generation, message),
+        )
+
+    def _rows_arrived(self, generation: int, new: NewRows) -> None:
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return
+        rows = [row for row in new.rows if row["row_idx"] not in self._seen]
+        if rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self._seen.update(row["row_idx"] for row in rows)
+            self.endInsertRows()
+        if new.rows:
+            self._since = max(self._since or "", new.rows[-1]["finished_at"])
+        self._total = len(self._rows)
+        self._set_loading(False)
+        self.total_changed.emit(self._total)
 
     def row_data(self, row: int) -> dict[str, Any]:
         return self._rows[row]
 
     # -- paging ----------------------------------------------------------------------
     def canFetchMore(self, parent: Index = ROOT) -> bool:
-        if parent.isValid() or self._query is None or self._loading:
+        if parent.isValid() or self._query is None or self._loading or self._live:
             return False
         return self._total > len(self._rows)
 
@@ -198,16 +248,20 @@ class RunResultsModel(QAbstractTableModel):
             return str(row.get("attempts") or 0)
         return row.get("error_class") or ""
 
-    @staticmethod
-    def _tooltip(row: dict[str, Any], column: int) -> str | None:
+    @classmethod
+    def _tooltip(cls, row: dict[str, Any], column: int) -> str | None:
+        """The cell's full text (a narrow column cuts it off), with what lies behind it."""
         if column == 1:
             return row.get("input") or None
         if column == 3:
             output = row.get("output")
-            return f"raw reply: {output}" if output else None
+            shown = _text(row.get("prediction"))
+            return f"{shown}\n\nraw reply: {output}" if output else shown
         if column == 8:
-            return row.get("error_message") or None
-        return None
+            error = row.get("error_class")
+            message = row.get("error_message")
+            return f"{error}: {message}" if error and message else error or None
+        return cls._display(row, column) or None
 
 
 def _text(value: Any) -> str:

@@ -1,7 +1,8 @@
 """The Runs page: start runs, watch them, read one, or compare two.
 
 Left, the runs list (select one to open it, two to compare them); right, the selected
-run or the comparison. Runs execute through ``RunJobs``; every read is a task.
+run or the comparison. Runs execute in their own processes through ``RunJobs``, which
+also follows runs still going from an earlier window or the CLI; every read is a task.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from mlops_desk.ui.models.run_queries import (
     Comparison,
     load_comparison,
     load_run_list,
-    warm_up,
 )
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.run_compare import RunCompareView
@@ -53,7 +53,6 @@ class RunsPage(Page):
         self._detail_load = LatestLoad(ctx, self)
         self._compare_load = LatestLoad(ctx, self)
         self.dialog = None
-        self._warmed = False
         self.stale = StaleFlag(self, self.reload)
         self._own_finish = False
         ctx.runs_changed.connect(self._runs_changed)
@@ -126,9 +125,6 @@ class RunsPage(Page):
 
     # -- Page interface ----------------------------------------------------------------
     def activated(self) -> None:
-        if not self._warmed:
-            self._warmed = True
-            self.ctx.tasks.start(warm_up)
         self.stale.activated()
 
     def focus_filter(self) -> None:
@@ -142,6 +138,9 @@ class RunsPage(Page):
     def _runs_loaded(self, runs: list[Run]) -> None:
         selected = self.selected_run_ids()
         self.model.set_records(runs)
+        for run in runs:  # still going from an earlier window or the CLI: follow it
+            if run.status == "running":
+                self.jobs.watch(run.id)
         for run_id in self.jobs.active_ids:  # a live run shows its live count
             job = self.jobs.job(run_id)
             if job is not None and job.progress is not None:

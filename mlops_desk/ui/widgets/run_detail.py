@@ -1,6 +1,13 @@
-"""One run: header, live progress, metrics, and tabs for rows, confusion and latency."""
+"""One run: header, live progress, metrics, and tabs for rows, confusion and latency.
+
+While the run goes, its rows fill the results table as they are stored (the table follows
+the newest unless the user scrolled away) and the metric cards show the metrics so far;
+selecting a row shows it in full below the table.
+"""
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -10,6 +17,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
+    QSplitter,
     QTableView,
     QTabWidget,
     QToolButton,
@@ -17,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desk.core.row_detail import RowDetail, row_detail
+from mlops_desk.core.run_live import partial_metrics
 from mlops_desk.core.runs import Run
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.app_context import AppContext
@@ -28,8 +39,10 @@ from mlops_desk.ui.models.run_results import RunResultsModel
 from mlops_desk.ui.widgets.run_metrics import RunMetricsPanel
 from mlops_desk.ui.widgets.run_progress import RunProgressPanel
 from mlops_desk.ui.widgets.table_columns import readable_table
+from mlops_desk.ui.widgets.run_row_detail import RowDetailPanel
 
 SEARCH_DELAY_MS = 250
+LIVE_REFRESH_S = 1.0  # new rows and metrics so far, at most this often
 FILTER_NAMES = (("all", "All"), ("wrong", "Wrong"), ("errors", "Errors"))
 
 
@@ -44,6 +57,10 @@ class RunDetailView(QWidget):
         self._live = False  # the shown run is executing now
         self._latency_load = LatestLoad(ctx, self)
         self._latency_for: tuple[int, str, int] | None = None
+        self._metrics_load = LatestLoad(ctx, self)
+        self._row_load = LatestLoad(ctx, self)
+        self._last_live = 0.0
+        self._at_bottom = True
 
         self.title = QLabel()
         self.title.setObjectName("sectionTitle")
@@ -96,6 +113,8 @@ class RunDetailView(QWidget):
         self._search_timer.timeout.connect(self._search_changed)
         self.search.textChanged.connect(self._search_timer.start)
         self.count_label = QLabel()
+        self.count_label.setMinimumWidth(150)  # its text changes while a run goes: no relayout
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.search, 1)
         bar.addWidget(self.count_label)
         self.results.total_changed.connect(self._show_count)
@@ -110,11 +129,24 @@ class RunDetailView(QWidget):
         readable_table(self.table, stretch=1, maximum=200)  # column 1: the input text
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.selectionModel().currentRowChanged.connect(self._row_selected)
+        self.results.rowsAboutToBeInserted.connect(self._note_scroll)
+        self.results.rowsInserted.connect(self._follow_new_rows)
+        self.results.modelReset.connect(self._row_cleared)
+
+        self.row_panel = RowDetailPanel()
+        self.row_panel.setVisible(False)
+        self.rows_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.rows_splitter.setObjectName("rowsSplitter")
+        self.rows_splitter.addWidget(self.table)
+        self.rows_splitter.addWidget(self.row_panel)
+        self.rows_splitter.setStretchFactor(0, 3)
+        self.rows_splitter.setStretchFactor(1, 2)
 
         layout = QVBoxLayout(tab)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(bar)
-        layout.addWidget(self.table)
+        layout.addWidget(self.rows_splitter)
         return tab
 
     def _confusion_tab(self) -> QWidget:
@@ -162,20 +194,64 @@ class RunDetailView(QWidget):
             f"{started} · concurrency {run.settings.get('concurrency', fmt.DASH)} · cache "
             f"{'on' if run.settings.get('use_cache', True) else 'off'} · scorer {scorer}")
         self.progress.show_run(run, job)
-        self.metrics.set_metrics(run.metrics)
+        if job is None or new_run:
+            self.metrics.set_metrics(run.metrics)
         metrics = run.metrics or {}
         self.confusion.set_confusion(metrics.get("confusion"))
         self.confusion_note.setText(_per_class_text(metrics))
         self._show_count(self.results.total)
-        if new_run or finished_now:
+        if new_run or finished_now or self.results.live != self._live:
+            self._at_bottom = True
             self.results.set_query(ResultQuery(run.id, run.dataset_id,
                                                filter=self._filter_key(),
-                                               search=self.search.text()))
+                                               search=self.search.text()), live=self._live)
         if job is None:  # a live run's latencies load once it has ended
             self._latency_tab_shown()
+        else:
+            self._last_live = 0.0
+            self.refresh_live()
 
     def refresh_live(self) -> None:
+        """A tick of the shown live run: the progress now; rows and metrics every second."""
         self.progress.refresh()
+        now = time.monotonic()
+        if self.run is None or not self._live or now - self._last_live < LIVE_REFRESH_S:
+            return
+        self._last_live = now
+        self.results.follow()
+        run_id = self.run.id
+        self._metrics_load.start(partial_metrics, self.ctx.store, run_id, quiet=True,
+                                 on_done=lambda m: self._partial_metrics(run_id, m))
+
+    def _partial_metrics(self, run_id: int, metrics: dict) -> None:
+        if self._live and self.run is not None and self.run.id == run_id:
+            self.metrics.set_metrics(metrics)
+
+    # -- following new rows, and one row in full ---------------------------------------
+    def _note_scroll(self, *_args) -> None:
+        bar = self.table.verticalScrollBar()
+        self._at_bottom = bar.value() >= bar.maximum() - 1
+
+    def _follow_new_rows(self, *_args) -> None:
+        if self._live and self._at_bottom:  # the user did not scroll away: follow
+            self.table.scrollToBottom()
+
+    def _row_selected(self, current, _previous) -> None:
+        if not current.isValid() or self.run is None:
+            return
+        row_idx = self.results.row_data(current.row())["row_idx"]
+        run_id = self.run.id
+        self._row_load.start(row_detail, self.ctx.store, run_id, row_idx,
+                             on_done=self._row_loaded)
+
+    def _row_loaded(self, detail: RowDetail) -> None:
+        if self.run is not None and detail.run_id == self.run.id:
+            self.row_panel.show_detail(detail)
+            self.row_panel.setVisible(True)
+
+    def _row_cleared(self) -> None:
+        self.row_panel.clear()
+        self.row_panel.setVisible(False)
 
     def _load_latencies(self, run: Run) -> None:
         key = (run.id, run.status, run.n_done)
@@ -215,7 +291,7 @@ class RunDetailView(QWidget):
 
     def _show_count(self, total: int) -> None:
         if self._live:
-            self.count_label.setText("rows appear when the run ends")
+            self.count_label.setText(f"{max(total, 0):,} rows so far")
         elif self.results.loading and total < 0:
             self.count_label.setText("loading…")
         elif total >= 0:

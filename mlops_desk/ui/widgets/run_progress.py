@@ -4,7 +4,15 @@ and the Cancel / Resume buttons. It only draws; ``RunJobs`` owns the running tas
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mlops_desk.core.runs import RESUMABLE, Run
 from mlops_desk.ui.models.run_jobs import Job
@@ -36,6 +44,9 @@ class RunProgressPanel(QWidget):
         self.bar.setTextVisible(True)
         self.stats = QLabel()
         self.stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Its text changes at every tick: a width from the layout, not from the text, so a
+        # new number never lays the whole page out again.
+        self.stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.cancel_button = QPushButton("Cancel run")
         self.cancel_button.setToolTip("Stop after the requests in flight; results so far are kept")
         self.resume_button = QPushButton("Resume")
