@@ -6,6 +6,7 @@ import signal
 import sys
 from typing import Any
 
+from mlops_desk.cli import commands_batch
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, fmt, info, print_json, print_table, utc_time
 from mlops_desk.core import registry, runs
@@ -21,11 +22,15 @@ SUMMARY_METRICS = (
 def register(sub, common) -> None:
     run = sub.add_parser(
         "run", parents=[common], help="run a dataset through a version (or resume/show/compare)",
-        description="mlops-desk run MODEL:N|MODEL@ENV --dataset NAME | run resume ID | "
-                    "run show ID | run compare ID1 ID2",
+        description="mlops-desk run MODEL:N|MODEL@ENV --dataset NAME [--batch] | "
+                    "run resume ID | run show ID | run compare ID1 ID2 | run cancel ID | "
+                    "run import-results ID FILE.jsonl...",
     )
-    run.add_argument("target", metavar="MODEL:N|MODEL@ENV|resume|show|compare")
-    run.add_argument("ids", nargs="*", metavar="ID", help="run ids for resume/show/compare")
+    run.add_argument("target",
+                     metavar="MODEL:N|MODEL@ENV|resume|show|compare|cancel|import-results")
+    run.add_argument("ids", nargs="*", metavar="ID",
+                     help="run ids for resume/show/compare/cancel; for import-results a run id "
+                          "then output files")
     run.add_argument("--dataset", help="dataset name (required for a new run)")
     run.add_argument("--concurrency", type=int, help="parallel requests (default: the endpoint's)")
     run.add_argument("--no-cache", action="store_true", help="always call the endpoint")
@@ -41,6 +46,7 @@ def register(sub, common) -> None:
                      help="exit 1 when METRIC > VALUE (e.g. latency_p95_ms=2000)")
     run.add_argument("--rows", choices=("wrong", "errors", "all"),
                      help="with 'run show': also list these row results")
+    commands_batch.add_arguments(run)
     run.set_defaults(handler=run_command)
 
     lst = sub.add_parser("runs", parents=[common], help="list runs")
@@ -52,7 +58,9 @@ def register(sub, common) -> None:
 
 def run_command(ctx: Context) -> int:
     a = ctx.args
-    if a.target in ("resume", "show", "compare"):
+    if a.target == "import-results":
+        return commands_batch.import_results(ctx, a.ids)
+    if a.target in ("resume", "show", "compare", "cancel"):
         wanted = 2 if a.target == "compare" else 1
         if len(a.ids) != wanted or not all(i.isdigit() for i in a.ids):
             raise BadInput(f"'run {a.target}' takes {wanted} run id(s), e.g. "
@@ -62,14 +70,23 @@ def run_command(ctx: Context) -> int:
             return run_show(ctx, ids[0])
         if a.target == "compare":
             return run_compare(ctx, *ids)
+        if a.target == "cancel":
+            return commands_batch.cancel(ctx, ids[0])
     elif a.ids:
         raise BadInput(f"unexpected argument(s) {' '.join(a.ids)} after {a.target}")
     thresholds = _thresholds(a.fail_under, "--fail-under") + _thresholds(a.fail_over, "--fail-over")
     if a.target == "resume":
         run_id = int(a.ids[0])
-        runs.get_run(ctx.store, run_id)
+        run = runs.get_run(ctx.store, run_id)
+        if a.export_batch and not commands_batch.batch.is_batch_run(run):
+            raise BadInput(f"run {run_id} runs online; --export-batch needs a run created "
+                           "with --batch or --export-batch")
+        if commands_batch.batch.is_batch_run(run):
+            return commands_batch.start(ctx, run_id, thresholds, _report)
     else:
         run_id = _create(ctx)
+        if commands_batch.wanted(a):
+            return commands_batch.start(ctx, run_id, thresholds, _report)
     return _execute(ctx, run_id, thresholds)
 
 
@@ -117,6 +134,8 @@ def _create(ctx: Context) -> int:
     options = RunOptions(concurrency=a.concurrency, use_cache=not a.no_cache, limit=a.limit,
                          scorer=a.scorer, max_attempts=max(1, a.max_attempts), rpm=a.rpm,
                          tpm=a.tpm)
+    if commands_batch.wanted(a):
+        return commands_batch.create(ctx, version, dataset, options)
     return create_run(ctx.store, version, dataset, options)
 
 
@@ -138,6 +157,11 @@ def _execute(ctx: Context, run_id: int, thresholds: list[tuple[str, str, float]]
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
+    return _report(ctx, run, thresholds)
+
+
+def _report(ctx: Context, run, thresholds: list[tuple[str, str, float]]) -> int:
+    """Print a finished run (text or --json) and check its thresholds."""
     failures = _check_thresholds(run.metrics or {}, thresholds)
     if ctx.json:
         print_json({"run_id": run.id, "status": run.status, "model": run.model,
