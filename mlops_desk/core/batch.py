@@ -76,7 +76,7 @@ _INSERT_IGNORE = (
 
 
 def create_batch_run(store: Store, version: Version, dataset: Dataset,
-                     options: RunOptions = RunOptions(), *, mode: str = "batch",
+                     options: RunOptions | None = None, *, mode: str = "batch",
                      batch_size: int = batch_files.MAX_BATCH_ROWS,
                      max_file_bytes: int = batch_files.MAX_FILE_BYTES) -> int:
     """Record a run sent through a Batch API (``batch``) or an exported file (``export``)."""
@@ -94,7 +94,8 @@ def create_batch_run(store: Store, version: Version, dataset: Dataset,
                        "exported runs support the other scorers")
     extra = {"mode": mode, "batch_size": batch_size, "max_file_bytes": max_file_bytes,
              "batch_discount": endpoint.batch_discount}
-    return create_run(store, version, dataset, replace(options, use_cache=False), extra=extra)
+    options = replace(options or RunOptions(), use_cache=False)
+    return create_run(store, version, dataset, options, extra=extra)
 
 
 def is_batch_run(run: runs.Run) -> bool:

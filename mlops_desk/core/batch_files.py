@@ -89,17 +89,16 @@ def split(lines: Iterable[tuple[int, bytes]], max_rows: int,
 def write_atomically(path: Path, lines: Iterable[bytes]) -> int:
     """Write lines to ``path`` through a temporary file; returns how many were written."""
     path = Path(path)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent or ".", prefix=f".{path.name}.",
-                                         delete=False)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     count = 0
     try:
-        with handle:
+        with os.fdopen(fd, "wb") as handle:
             for line in lines:
                 handle.write(line)
                 count += 1
-        os.replace(handle.name, path)
+        os.replace(temp, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        Path(temp).unlink(missing_ok=True)
         raise
     return count
 

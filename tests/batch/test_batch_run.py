@@ -9,8 +9,13 @@ import pytest
 from mlops_desk.core import batch, runs
 from mlops_desk.core.errors import RunAborted
 from mlops_desk.core.runner import RunOptions, execute
-from tests.runner.helpers import PRICE_IN, PRICE_OUT, build_workspace, classification_rows, \
-    cycle_rows
+from tests.runner.helpers import (
+    PRICE_IN,
+    PRICE_OUT,
+    build_workspace,
+    classification_rows,
+    cycle_rows,
+)
 from tests.support.fixtures import fake_openai_fixture  # noqa: F401
 
 
