@@ -293,8 +293,8 @@ def _v4(conn: sqlite3.Connection) -> None:
 # v5 (issue 14): runs handed to a Batch API or an offline engine. Two statuses join the
 # CHECK: 'submitted' (remote batches in flight) and 'awaiting-results' (an exported file
 # waits for an offline engine's output). SQLite cannot alter a CHECK, so the runs table is
-# rebuilt from its own stored definition (keeping columns later migrations added); the
-# foreign keys of run_results and deployments are checked at commit, after the rename.
+# rebuilt from its own stored definition (keeping columns earlier migrations added); the
+# foreign keys of run_results and deployments are checked at commit, once it is whole.
 V5_BATCHES = """
 CREATE TABLE run_batches (
     id INTEGER PRIMARY KEY,
@@ -331,14 +331,16 @@ def _v5(conn: sqlite3.Connection) -> None:
     if old not in checked:
         raise sqlite3.DatabaseError("unexpected definition of table runs; cannot add statuses")
     new_sql = checked.replace(old, " ".join(_NEW_RUN_STATUSES.split()), 1)
-    new_sql = new_sql.replace("CREATE TABLE runs", "CREATE TABLE runs_v5", 1)
     indexes = [row[0] for row in conn.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' "
         "AND sql IS NOT NULL")]
-    conn.execute(new_sql)
-    conn.execute("INSERT INTO runs_v5 SELECT * FROM runs")
+    # Copy out, drop, recreate under the same name and copy back: inserting the parent rows
+    # again resolves the deferred violations the drop counted (a rename would not).
+    conn.execute("CREATE TEMP TABLE runs_v4_copy AS SELECT * FROM runs")
     conn.execute("DROP TABLE runs")
-    conn.execute("ALTER TABLE runs_v5 RENAME TO runs")
+    conn.execute(new_sql)
+    conn.execute("INSERT INTO runs SELECT * FROM runs_v4_copy")
+    conn.execute("DROP TABLE runs_v4_copy")
     for index in indexes:
         conn.execute(index)
     for statement in _split(V5_BATCHES):
