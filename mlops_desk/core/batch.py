@@ -623,3 +623,50 @@ def import_results(store: Store, run_id: int, paths: list, *,
         _finish(ctx, None, None)
     return ImportReport(runs.get_run(store, run_id), len(results),
                         len(outcomes) - len(fresh), foreign, missing)
+
+
+# -- for the desktop -----------------------------------------------------------------------
+
+
+def execute_or_submit(store: Store, run_id: int, *,
+                      on_progress: Callable[[Progress], None] | None = None,
+                      cancel: CancelToken | None = None) -> runs.Run:
+    """What the desktop calls to start or resume a run: an online run is executed; a Batch
+    API run is submitted and left ``submitted`` (``poll_submitted`` follows it up)."""
+    from mlops_desk.core.runner import execute
+
+    run = runs.get_run(store, run_id)
+    if not is_batch_run(run):
+        return execute(store, run_id, on_progress=on_progress, cancel=cancel)
+    if run.settings.get("mode") == "export":
+        raise BadInput(f"run {run_id} awaits results from an offline engine; import its "
+                       "output files")
+    return run if run.status == "submitted" else submit(store, run_id)
+
+
+def submitted_run_ids(store: Store) -> list[int]:
+    return [r[0] for r in store.db.execute(
+        "SELECT id FROM runs WHERE status = 'submitted' ORDER BY id")]
+
+
+def poll_submitted(store: Store) -> list[int]:
+    """Poll every submitted run no other live process watches; returns the runs that ended.
+
+    Problems (an unreachable API, a refused key) are logged and tried again next time: a
+    background poll must not stop a run that is waiting on a remote engine.
+    """
+    ended = []
+    for run_id in submitted_run_ids(store):
+        try:
+            claim(store, run_id)
+        except Conflict:
+            continue
+        try:
+            if poll(store, run_id).finished:
+                ended.append(run_id)
+        except Exception as exc:  # logged; the next poll tries again
+            log.warning("run %s: background poll failed: %s", run_id,
+                        secrets.redact(str(exc)))
+        finally:
+            release(store, run_id)
+    return ended

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from mlops_desk.core import runner
+from mlops_desk.core import batch, runner
 from mlops_desk.core.runs import Run
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.workers import TaskHandle
 
 TICK_MS = 200
+BATCH_POLL_MS = 30_000  # how often submitted Batch API runs are looked at
 HISTORY_POINTS = 600  # live chart: the last two minutes at one point per tick
 
 
@@ -62,6 +63,12 @@ class RunJobs(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
+        # Batch API runs wait remotely for hours: a pool task looks at them on this timer,
+        # which runs only while a run is submitted (``watch_batches``).
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setInterval(BATCH_POLL_MS)
+        self._batch_timer.timeout.connect(self._poll_batches)
+        self._batch_poll: TaskHandle | None = None
 
     # -- queries ---------------------------------------------------------------------
     def is_active(self, run_id: int) -> bool:
@@ -88,7 +95,7 @@ class RunJobs(QObject):
         job = self._jobs[run_id] = Job(run_id)
         slot = self._slots[run_id] = _ProgressSlot(self, run_id)
         job.handle = self.ctx.tasks.start(
-            runner.execute, self.ctx.store, run_id, on_progress=slot.on_progress,
+            batch.execute_or_submit, self.ctx.store, run_id, on_progress=slot.on_progress,
             on_done=lambda run: self._done(run_id, run),
             on_error=lambda message: self._failed(run_id, message),
         )
@@ -98,7 +105,13 @@ class RunJobs(QObject):
 
     def cancel(self, run_id: int) -> None:
         job = self._jobs.get(run_id)
-        if job is not None and job.handle is not None:
+        if job is None:  # a submitted Batch API run: cancel its remote batches
+            self.ctx.status_message.emit(f"Cancelling the batches of run {run_id}…")
+            self.ctx.tasks.start(batch.cancel_remote, self.ctx.store, run_id,
+                                 on_done=lambda run: self._done(run_id, run),
+                                 on_error=lambda message: self._failed(run_id, message))
+            return
+        if job.handle is not None:
             job.cancelling = True
             job.handle.cancel()
             self.ctx.status_message.emit(f"Cancelling run {run_id}…")
@@ -106,6 +119,27 @@ class RunJobs(QObject):
     def cancel_all(self) -> None:
         for run_id in list(self._jobs):
             self.cancel(run_id)
+
+    def watch_batches(self, submitted: bool) -> None:
+        """Poll submitted Batch API runs on a timer while there are any."""
+        if submitted and not self._batch_timer.isActive():
+            self._batch_timer.start()
+        elif not submitted:
+            self._batch_timer.stop()
+
+    def _poll_batches(self) -> None:
+        if self._batch_poll is not None and self._batch_poll.running:
+            return
+        self._batch_poll = self.ctx.tasks.start(
+            batch.poll_submitted, self.ctx.store, on_done=self._batches_polled,
+            on_error=lambda message: self.ctx.status_message.emit(
+                f"Batch runs could not be checked: {message}"))
+
+    def _batches_polled(self, ended: list[int]) -> None:
+        if ended:  # every page reloads (the Runs page then stops the timer if none is left)
+            self.ctx.status_message.emit(
+                f"Batch run(s) {', '.join(map(str, ended))} ended")
+            self.ctx.runs_changed.emit()
 
     # -- worker callbacks (GUI thread) -------------------------------------------------
     def _progress(self, run_id: int, progress: runner.Progress) -> None:
@@ -135,6 +169,8 @@ class RunJobs(QObject):
                                      f"rows{extra}")
         self.finished.emit(run_id, run.status)
         self.ctx.runs_changed.emit()
+        if run.status == "submitted":
+            self.watch_batches(True)
 
     def _failed(self, run_id: int, message: str) -> None:
         self._forget(run_id)

@@ -146,6 +146,7 @@ class RunsPage(Page):
     def _runs_loaded(self, runs: list[Run]) -> None:
         selected = self.selected_run_ids()
         self.model.set_records(runs)
+        self.jobs.watch_batches(any(r.status == "submitted" for r in runs))
         for run_id in self.jobs.active_ids:  # a live run shows its live count
             job = self.jobs.job(run_id)
             if job is not None and job.progress is not None:
