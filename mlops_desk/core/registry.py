@@ -156,7 +156,11 @@ def add_endpoint(
             "target": target if kind == "python" else None, "api_key_ref": api_key_ref,
             "timeout_s": float(timeout_s), "max_concurrency": int(max_concurrency),
             "rpm": rpm, "tpm": tpm, "prices": json.dumps(prices or {}, sort_keys=True),
-            "batch_discount": float(batch_discount), "created_at": now, "updated_at": now,
+            "created_at": now, "updated_at": now,
+            # The column's default is the same number; left out, the row also fits a
+            # schema-4 table (tests that build older registries use this function).
+            **({"batch_discount": float(batch_discount)}
+               if batch_discount != DEFAULT_BATCH_DISCOUNT else {}),
         })
         endpoint = get_endpoint(store, name)
         audit.append(store, "endpoint.add", f"endpoint:{name}", _audit_view(endpoint))
