@@ -81,6 +81,7 @@ def create_batch_run(store: Store, version: Version, dataset: Dataset,
                      max_file_bytes: int = batch_files.MAX_FILE_BYTES) -> int:
     """Record a run sent through a Batch API (``batch``) or an exported file (``export``)."""
     assert mode in BATCH_MODES
+    options = replace(options or RunOptions(), use_cache=False)  # each row is sent once
     if not 1 <= batch_size <= batch_files.MAX_BATCH_ROWS:
         raise BadInput(f"bad batch size {batch_size}: expected 1..{batch_files.MAX_BATCH_ROWS:,} "
                        "requests per batch")
@@ -94,7 +95,6 @@ def create_batch_run(store: Store, version: Version, dataset: Dataset,
                        "exported runs support the other scorers")
     extra = {"mode": mode, "batch_size": batch_size, "max_file_bytes": max_file_bytes,
              "batch_discount": endpoint.batch_discount}
-    options = replace(options or RunOptions(), use_cache=False)
     return create_run(store, version, dataset, options, extra=extra)
 
 
