@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mlops_desk.core import batch_files, processes, row_results, runs, secrets
-from mlops_desk.core.datasets import Dataset, get_dataset_by_id, iter_rows
+from mlops_desk.core.datasets import Dataset, get_dataset_by_id
 from mlops_desk.core.errors import BadInput, Conflict, MlopsError, RunAborted, RunInterrupted
 from mlops_desk.core.logs import get_logger
 from mlops_desk.core.registry import (
@@ -393,10 +393,8 @@ def _results(ctx: _Ctx, attempts: dict[int, int], outcomes: dict[int, batch_file
              retry_unrun: bool) -> tuple[list[tuple], dict[int, int]]:
     """(result rows to store, row -> attempt for the follow-up batch)."""
     results, follow_up = [], {}
-    wanted = set(attempts)
-    for idx, row in iter_rows(ctx.store, ctx.run.dataset_id, limit=ctx.run.n_total):
-        if idx not in wanted:
-            continue
+    for idx, row in batch_files.rows_of(ctx.store, ctx.run.dataset_id, ctx.run.n_total,
+                                        set(attempts)):
         attempt, outcome = attempts[idx], outcomes.get(idx)
         if outcome is None or outcome.expired:
             if retry_unrun:  # never ran: try again, not counted as an attempt

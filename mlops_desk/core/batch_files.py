@@ -63,9 +63,22 @@ def request_lines(store: Store, dataset_id: int, n_total: int, config: dict[str,
                   wanted: set[int] | None = None) -> Iterator[tuple[int, bytes]]:
     """(row index, request line) for the run's rows in order (only ``wanted`` if given);
     streams the dataset, so a million rows never sit in memory."""
-    for idx, row in iter_rows(store, dataset_id, limit=n_total):
+    for idx, row in rows_of(store, dataset_id, n_total, wanted):
         if wanted is None or idx in wanted:
             yield idx, request_line(idx, config, row)
+
+
+def rows_of(store: Store, dataset_id: int, n_total: int,
+            wanted: set[int] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The run's dataset rows (only ``wanted``), reading just the span the wanted rows cover:
+    a batch's rows are mostly one stretch of the dataset."""
+    if wanted is not None and not wanted:
+        return
+    start = min(wanted) if wanted else 0
+    stop = min(max(wanted) + 1, n_total) if wanted else n_total
+    for idx, row in iter_rows(store, dataset_id, start=start, limit=max(stop - start, 0)):
+        if wanted is None or idx in wanted:
+            yield idx, row
 
 
 def split(lines: Iterable[tuple[int, bytes]], max_rows: int,
