@@ -114,6 +114,14 @@ def _awaiting(ctx: Context, run_id: int, count: int, path: Path) -> int:
     return 0
 
 
+def print_batches(batches: list[dict]) -> None:
+    """The remote batches of a run, one line each (``run show``)."""
+    for b in batches:
+        counts = f"{b['n_completed']} completed, {b['n_failed']} failed"
+        print(f"batch {b['remote_id'] or '(not yet created)'}: {b['status']}, "
+              f"{b['n_rows']} rows, {counts}")
+
+
 def cancel(ctx: Context, run_id: int) -> int:
     run = runs.get_run(ctx.store, run_id)
     if not batch.is_batch_run(run):

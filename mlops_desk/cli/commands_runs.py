@@ -237,14 +237,17 @@ def run_show(ctx: Context, run_id: int) -> int:
     where = {"wrong": "correct = 0", "errors": "error_class IS NOT NULL", "all": ""}
     results = (runs.fetch_results(ctx.store, run_id, where=where[rows_filter])
                if rows_filter else [])
+    batches = commands_batch.batch.batch_ids(ctx.store, run_id)
     if ctx.json:
-        print_json({**run.to_dict(), **({"rows": results} if rows_filter else {})})
+        print_json({**run.to_dict(), **({"rows": results} if rows_filter else {}),
+                    **({"batches": batches} if batches else {})})
         return 0
     print(f"run {run.id}: {run.model}:{run.version} on {run.dataset} — {run.status}, "
           f"{run.n_done}/{run.n_total} rows, created {utc_time(run.created_at)}")
     if run.reason:
         print(f"reason: {run.reason}")
     print(f"settings: {', '.join(f'{k}={fmt(v)}' for k, v in sorted(run.settings.items()))}")
+    commands_batch.print_batches(batches)
     _print_metrics(run.metrics or {})
     if rows_filter:
         print()

@@ -87,6 +87,9 @@ def test_the_cli_prints_the_batch_rate(store, tmp_path, cli, fake_openai):
     assert "batch rate: 50% off the online price" in result.err
     shown = cli.ok("run", "show", "1").out
     assert "batch_discount=0.5" in shown and "mode=batch" in shown
+    assert "batch batch_fake2: completed, 6 rows, 6 completed, 0 failed" in shown
+    batches = json.loads(cli.ok("run", "show", "1", "--json").out)["batches"]
+    assert [(b["remote_id"], b["status"]) for b in batches] == [("batch_fake2", "completed")]
 
 
 def test_export_then_import_through_the_cli(store, tmp_path, cli, fake_openai):
