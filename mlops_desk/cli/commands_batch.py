@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import info, print_json
-from mlops_desk.core import batch, runs
+from mlops_desk.core import batch, batch_offline, runs
 from mlops_desk.core.batch_files import MAX_BATCH_ROWS
 from mlops_desk.core.errors import BadInput, RunInterrupted
 
@@ -49,7 +49,7 @@ def start(ctx: Context, run_id: int, thresholds, finish) -> int:
     a = ctx.args
     run = runs.get_run(ctx.store, run_id)
     if a.export_batch:
-        count = batch.export_requests(ctx.store, run_id, a.export_batch)
+        count = batch_offline.export_requests(ctx.store, run_id, a.export_batch)
         return _awaiting(ctx, run_id, count, a.export_batch)
     if run.settings.get("mode") == "export" and run.status in ("awaiting-results", "queued"):
         raise BadInput(f"run {run_id} awaits results from an offline engine: import them with "
@@ -143,7 +143,7 @@ def import_results(ctx: Context, ids: list[str]) -> int:
         raise BadInput("'run import-results' takes a run id and output file(s), e.g. "
                        "'run import-results 12 results.jsonl'")
     run_id = int(ids[0])
-    report = batch.import_results(ctx.store, run_id, [Path(p) for p in ids[1:]])
+    report = batch_offline.import_results(ctx.store, run_id, [Path(p) for p in ids[1:]])
     run = report.run
     if ctx.json:
         print_json({"run_id": run_id, "status": run.status, "new_rows": report.new_rows,

@@ -1,5 +1,6 @@
 """Runs handed to a provider's Batch API (OpenAI, Azure OpenAI, Groq, LiteLLM) or to an
-offline engine (vLLM ``run-batch``), with the same rows, scores, metrics and gates as online.
+offline engine (vLLM ``run-batch``, see ``batch_offline``), with the same rows, scores,
+metrics and gates as online.
 
 A Batch API run:
 
@@ -66,7 +67,7 @@ OPEN_REMOTE = ("validating", "in_progress", "finalizing", "cancelling")
 ENDED_REMOTE = ("completed", "failed", "expired", "cancelled")
 BATCH_MODES = ("batch", "export")
 _OPEN_RUN = ("queued", "submitted", "awaiting-results")
-_INSERT_IGNORE = (
+INSERT_RESULT_ONCE = (
     f"INSERT OR IGNORE INTO run_results ({', '.join(('run_id', *runs.RESULT_COLUMNS))}) "
     f"VALUES ({', '.join('?' * (len(runs.RESULT_COLUMNS) + 1))})"
 )
@@ -106,7 +107,9 @@ def is_batch_run(run: runs.Run) -> bool:
 
 
 @dataclass
-class _Ctx:
+class BatchContext:
+    """What collecting a batch run's answers needs, loaded once per call."""
+
     store: Store
     run: runs.Run
     version: Version
@@ -117,7 +120,7 @@ class _Ctx:
     policy: WritePolicy
 
 
-def _context(store: Store, run_id: int, policy: WritePolicy | None = None) -> _Ctx:
+def run_context(store: Store, run_id: int, policy: WritePolicy | None = None) -> BatchContext:
     run = runs.get_run(store, run_id)
     if not is_batch_run(run):
         raise BadInput(f"run {run_id} was run online, not through a Batch API or a file")
@@ -132,7 +135,7 @@ def _context(store: Store, run_id: int, policy: WritePolicy | None = None) -> _C
     rules = row_results.RowRules(run_id=run_id, parser=version.config["parser"],
                                  labels=model.labels or None, scorer=run.settings["scorer"],
                                  expected_col=dataset.expected_col, price=price)
-    return _Ctx(store, run, version, model.labels or None, endpoint, rules,
+    return BatchContext(store, run, version, model.labels or None, endpoint, rules,
                 max(1, int(run.settings.get("max_attempts", 5))), policy or WritePolicy())
 
 
@@ -224,7 +227,7 @@ def release(store: Store, run_id: int) -> None:
 # -- submitting ----------------------------------------------------------------------------
 
 
-def _plan(ctx: _Ctx) -> int:
+def _plan(ctx: BatchContext) -> int:
     """Local batches for the rows neither stored nor in an open batch; returns rows planned."""
     store, run = ctx.store, ctx.run
     busy = set(runs.done_row_indexes(store, run.id))
@@ -245,7 +248,7 @@ def _plan(ctx: _Ctx) -> int:
 
 def submit(store: Store, run_id: int, *, client: Any = None) -> runs.Run:
     """Upload and create the run's batches (every row not stored nor already in a batch)."""
-    ctx = _context(store, run_id)
+    ctx = run_context(store, run_id)
     if ctx.run.status in ("running", "awaiting-results"):
         raise BadInput(f"run {run_id} is {ctx.run.status}; it cannot be sent to a Batch API")
     if ctx.run.status in ("completed",):
@@ -272,7 +275,7 @@ def _metadata_key(store: Store, run_id: int, batch_id: int) -> str:
     return f"{registry_id[0] if registry_id else 'registry'}/{run_id}/{batch_id}"
 
 
-def _submit_one(ctx: _Ctx, client: Any, local: LocalBatch) -> None:
+def _submit_one(ctx: BatchContext, client: Any, local: LocalBatch) -> None:
     store = ctx.store
     key = _metadata_key(store, ctx.run.id, local.id)
     if local.input_file_id is not None:  # uploaded before a crash: was the batch created?
@@ -310,7 +313,7 @@ class PollState:
 def poll(store: Store, run_id: int, *, client: Any = None,
          policy: WritePolicy | None = None) -> PollState:
     """Read every open batch once, collect the ended ones, send follow-ups, maybe finish."""
-    ctx = _context(store, run_id, policy)
+    ctx = run_context(store, run_id, policy)
     if ctx.run.status not in ("submitted", "queued"):
         return _state(ctx, finished=True)
     client = client or make_client(ctx.endpoint)
@@ -335,11 +338,11 @@ def poll(store: Store, run_id: int, *, client: Any = None,
                 if local.remote_id:
                     client.batches.cancel(local.remote_id)
             _update(store, local.id, cancelled=1, collected=1)
-        _finish(ctx, "failed", failure)
+        finish_run(ctx, "failed", failure)
         return _state(ctx, finished=True)
     remaining = open_batches(store, run_id)
     if not remaining:
-        _finish(ctx, "cancelled" if _cancel_requested(store, run_id) else None, None)
+        finish_run(ctx, "cancelled" if _cancel_requested(store, run_id) else None, None)
         return _state(ctx, finished=True)
     for local in remaining:  # follow-ups made by this round's collections
         if local.remote_id is None and not local.cancelled:
@@ -347,7 +350,7 @@ def poll(store: Store, run_id: int, *, client: Any = None,
     return _state(ctx, finished=False)
 
 
-def _collect(ctx: _Ctx, client: Any, local: LocalBatch, remote: Any) -> str | None:
+def _collect(ctx: BatchContext, client: Any, local: LocalBatch, remote: Any) -> str | None:
     """Store an ended batch's rows and plan its follow-up; returns a validation failure."""
     store = ctx.store
     if remote.status == "failed":
@@ -365,14 +368,14 @@ def _collect(ctx: _Ctx, client: Any, local: LocalBatch, remote: Any) -> str | No
                 if outcome is not None and outcome.idx in local.rows:
                     outcomes.setdefault(outcome.idx, outcome)
     cancelling = local.cancelled or remote.status == "cancelled"
-    results, follow_up = _results(ctx, local.rows, outcomes, retry_unrun=not cancelling)
+    results, follow_up = row_results_of(ctx, local.rows, outcomes, retry_unrun=not cancelling)
 
     def write() -> None:
         with store.transaction() as db:
             if db.execute("SELECT collected FROM run_batches WHERE id = ?",
                           [local.id]).fetchone()[0]:
                 return  # another process collected it first
-            db.conn.executemany(_INSERT_IGNORE, results)
+            db.conn.executemany(INSERT_RESULT_ONCE, results)
             if follow_up and not _cancel_requested(store, ctx.run.id):
                 _add_batch(store, ctx.run.id, follow_up)
             db.execute("UPDATE run_batches SET collected = 1, updated_at = ? WHERE id = ?",
@@ -389,8 +392,9 @@ def _download(client: Any, file_id: str):
         yield from batch_files.read_outcomes(response.iter_lines(), f"file {file_id}")
 
 
-def _results(ctx: _Ctx, attempts: dict[int, int], outcomes: dict[int, batch_files.Outcome], *,
-             retry_unrun: bool) -> tuple[list[tuple], dict[int, int]]:
+def row_results_of(ctx: BatchContext, attempts: dict[int, int],
+                   outcomes: dict[int, batch_files.Outcome], *,
+                   retry_unrun: bool) -> tuple[list[tuple], dict[int, int]]:
     """(result rows to store, row -> attempt for the follow-up batch)."""
     results, follow_up = [], {}
     for idx, row in batch_files.rows_of(ctx.store, ctx.run.dataset_id, ctx.run.n_total,
@@ -409,7 +413,7 @@ def _results(ctx: _Ctx, attempts: dict[int, int], outcomes: dict[int, batch_file
     return results, follow_up
 
 
-def _finish(ctx: _Ctx, status: str | None, reason: str | None) -> None:
+def finish_run(ctx: BatchContext, status: str | None, reason: str | None) -> None:
     """End the run once (another process may have ended it meanwhile)."""
     store = ctx.store
     with store.transaction():
@@ -435,7 +439,7 @@ def _since(iso: str) -> float:
     return max((now - started).total_seconds(), 0.0)
 
 
-def _state(ctx: _Ctx, *, finished: bool) -> PollState:
+def _state(ctx: BatchContext, *, finished: bool) -> PollState:
     store, run_id = ctx.store, ctx.run.id
     run = runs.get_run(store, run_id)
     statuses: dict[str, int] = {}
@@ -465,7 +469,7 @@ def wait(store: Store, run_id: int, *, poll_interval: float = 30.0,
     import openai
 
     claim(store, run_id)
-    ctx = _context(store, run_id, policy)
+    ctx = run_context(store, run_id, policy)
     client = client or make_client(ctx.endpoint)
     started, first_done = time.monotonic(), None
     try:
@@ -520,7 +524,7 @@ def cancel_remote(store: Store, run_id: int, *, client: Any = None, wait_s: floa
     Remote cancellation can take minutes; after ``wait_s`` the run is left ``submitted``
     with its batches cancelling, and whoever polls it next ends it ``cancelled``.
     """
-    ctx = _context(store, run_id)
+    ctx = run_context(store, run_id)
     if ctx.run.status not in ("submitted", "queued"):
         raise BadInput(f"run {run_id} is {ctx.run.status}; only a submitted run can be "
                        "cancelled")
@@ -539,88 +543,6 @@ def cancel_remote(store: Store, run_id: int, *, client: Any = None, wait_s: floa
             break
         time.sleep(poll_interval)
     return runs.get_run(store, run_id)
-
-
-# -- offline engines: export and import ----------------------------------------------------
-
-
-def export_requests(store: Store, run_id: int, path) -> int:
-    """Write the requests of the run's unstored rows to ``path``; the run then awaits results.
-
-    Returns the number of requests written.
-    """
-    ctx = _context(store, run_id)
-    if ctx.run.status in ("running", "submitted"):
-        raise BadInput(f"run {run_id} is {ctx.run.status}; its rows are being sent already")
-    stored = runs.done_row_indexes(store, run_id)
-    wanted = set(range(ctx.run.n_total)) - stored
-    lines = (line for _, line in batch_files.request_lines(
-        store, ctx.run.dataset_id, ctx.run.n_total, ctx.version.config, wanted))
-    try:
-        count = batch_files.write_atomically(path, lines)
-    except OSError as exc:
-        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
-    with store.transaction() as db:
-        db.execute("UPDATE runs SET status = 'awaiting-results', reason = NULL, "
-                   "started_at = coalesce(started_at, ?) WHERE id = ?", [utcnow(), run_id])
-    return count
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    run: runs.Run
-    new_rows: int
-    already_stored: int
-    not_this_run: int
-    missing: list[int]  # rows of the run with no stored result yet
-
-
-def import_results(store: Store, run_id: int, paths: list, *,
-                   policy: WritePolicy | None = None) -> ImportReport:
-    """Score and store the answers in output files (OpenAI's or vLLM's format).
-
-    Rows already stored are left alone, so importing a file again changes nothing. Failed
-    lines are stored as error rows; expired ones stay missing. With every row stored the
-    run ends as an online run would.
-    """
-    ctx = _context(store, run_id, policy)
-    if ctx.run.status in ("running", "submitted"):
-        raise BadInput(f"run {run_id} is {ctx.run.status}; import results once it has stopped")
-    outcomes: dict[int, batch_files.Outcome] = {}
-    foreign = 0
-    for path in paths:
-        try:
-            with open(path, "rb") as handle:
-                for outcome in batch_files.read_outcomes(handle, str(path)):
-                    if outcome is None or outcome.idx >= ctx.run.n_total:
-                        foreign += 1
-                    elif outcome.completion is not None or outcome.error is not None:
-                        previous = outcomes.get(outcome.idx)
-                        if previous is None or previous.completion is None:
-                            outcomes[outcome.idx] = outcome  # an answer beats a failure
-        except OSError as exc:
-            raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not outcomes and foreign:
-        raise BadInput(f"the file(s) answer none of run {run_id}'s rows ({foreign} line(s) "
-                       "with other custom_ids)")
-    stored = runs.done_row_indexes(store, run_id)
-    fresh = {idx: outcome for idx, outcome in outcomes.items() if idx not in stored}
-    results, _ = _results(ctx, dict.fromkeys(fresh, 1), fresh, retry_unrun=False)
-
-    def write() -> None:
-        with store.transaction() as db:
-            db.conn.executemany(_INSERT_IGNORE, results)
-
-    if results:
-        retry_writes(write, ctx.policy, f"storing the imported results of run {run_id}")
-    missing = sorted(set(range(ctx.run.n_total)) - runs.done_row_indexes(store, run_id))
-    if not missing and results:
-        with store.transaction() as db:  # _finish ends only open runs
-            db.execute("UPDATE runs SET status = 'awaiting-results' WHERE id = ? AND status "
-                       "IN ('cancelled', 'interrupted', 'failed')", [run_id])
-        _finish(ctx, None, None)
-    return ImportReport(runs.get_run(store, run_id), len(results),
-                        len(outcomes) - len(fresh), foreign, missing)
 
 
 # -- for the desktop -----------------------------------------------------------------------

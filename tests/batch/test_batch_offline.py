@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mlops_desk.core import batch, runs
+from mlops_desk.core import batch, batch_offline, runs
 from mlops_desk.core.errors import BadInput
 from mlops_desk.core.runner import RunOptions, execute
 from tests.batch.offline import answer_file
@@ -28,13 +28,13 @@ def test_an_exported_file_answered_elsewhere_imports_into_a_completed_run(
     online = execute(store, ws.create(use_cache=False))
     run_id = export_run(ws)
     path = tmp_path / "requests.jsonl"
-    assert batch.export_requests(store, run_id, path) == 30
+    assert batch_offline.export_requests(store, run_id, path) == 30
     assert runs.get_run(store, run_id).status == "awaiting-results"
     assert [json.loads(x)["body"] for x in path.read_bytes().splitlines()] == \
         fake_openai.requests
 
     files = answer_file(fake_openai, path, tmp_path, fmt=fmt, fail={"row-7"})
-    report = batch.import_results(store, run_id, files)
+    report = batch_offline.import_results(store, run_id, files)
     assert report.new_rows == 30 and report.missing == []
     run = report.run
     assert run.status == "completed"
@@ -52,27 +52,27 @@ def test_importing_the_same_file_twice_changes_nothing_and_missing_rows_are_list
     ws = build_workspace(store, tmp_path, fake_openai.base_url, rows=ROWS)
     run_id = export_run(ws)
     path = tmp_path / "requests.jsonl"
-    batch.export_requests(store, run_id, path)
+    batch_offline.export_requests(store, run_id, path)
     files = answer_file(fake_openai, path, tmp_path, skip={"row-3", "row-20"})
 
-    first = batch.import_results(store, run_id, files)
+    first = batch_offline.import_results(store, run_id, files)
     assert first.new_rows == 28 and first.missing == [3, 20]
     assert first.run.status == "awaiting-results"
     snapshot = ws.results(run_id)
     audit_count = store.db.execute("SELECT count(*) FROM audit").fetchone()[0]
 
-    again = batch.import_results(store, run_id, files)
+    again = batch_offline.import_results(store, run_id, files)
     assert again.new_rows == 0 and again.already_stored == 28 and again.missing == [3, 20]
     assert ws.results(run_id) == snapshot
     assert store.db.execute("SELECT count(*) FROM audit").fetchone()[0] == audit_count
 
     # The missing rows go out again, alone.
     rest = tmp_path / "rest.jsonl"
-    assert batch.export_requests(store, run_id, rest) == 2
+    assert batch_offline.export_requests(store, run_id, rest) == 2
     assert [json.loads(x)["custom_id"] for x in rest.read_bytes().splitlines()] == \
         ["row-3", "row-20"]
     (out_dir := tmp_path / "rest").mkdir()
-    done = batch.import_results(store, run_id, answer_file(fake_openai, rest, out_dir))
+    done = batch_offline.import_results(store, run_id, answer_file(fake_openai, rest, out_dir))
     assert done.run.status == "completed" and done.run.metrics["accuracy"] == \
         pytest.approx(29 / 30)
 
@@ -81,14 +81,14 @@ def test_a_file_of_another_run_or_not_jsonl_is_refused_with_one_line(store, tmp_
                                                                       fake_openai):
     ws = build_workspace(store, tmp_path, fake_openai.base_url, rows=ROWS)
     run_id = export_run(ws)
-    batch.export_requests(store, run_id, tmp_path / "requests.jsonl")
+    batch_offline.export_requests(store, run_id, tmp_path / "requests.jsonl")
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps({"custom_id": "request-1", "response": None,
                                  "error": None}) + "\n")
     with pytest.raises(BadInput, match="answer none of run 1's rows"):
-        batch.import_results(store, run_id, [other])
+        batch_offline.import_results(store, run_id, [other])
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"custom_id": "row-1"}\nnot json\n')
     with pytest.raises(BadInput, match=r"broken.jsonl line 2 is not JSON"):
-        batch.import_results(store, run_id, [broken])
+        batch_offline.import_results(store, run_id, [broken])
     assert ws.results(run_id) == []  # nothing from the broken file was stored
