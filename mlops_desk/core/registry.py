@@ -52,12 +52,6 @@ class Endpoint:
         price = self.prices.get(model_id) or self.prices.get("*")
         return (float(price[0]), float(price[1])) if price else None
 
-    def batch_price_for(self, model_id: str) -> tuple[float, float] | None:
-        """The price of a Batch API request: the online price less the batch discount."""
-        price = self.price_for(model_id)
-        factor = 1.0 - self.batch_discount
-        return (price[0] * factor, price[1] * factor) if price else None
-
     @property
     def display_url(self) -> str | None:
         """The base URL to show: a password stored before URLs with one were refused is
