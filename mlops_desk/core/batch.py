@@ -35,7 +35,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -145,6 +145,19 @@ def make_client(endpoint) -> Any:
 
     return openai.OpenAI(api_key=secrets.resolve(endpoint.name, endpoint.api_key_ref) or "none",
                          base_url=endpoint.base_url, timeout=endpoint.timeout_s, max_retries=2)
+
+
+@contextlib.contextmanager
+def _client_for(endpoint, client: Any = None) -> Iterator[Any]:
+    """The caller's client, or one made for the endpoint and closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    own = make_client(endpoint)
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 # -- the batch table -----------------------------------------------------------------------
@@ -262,11 +275,11 @@ def submit(store: Store, run_id: int, *, client: Any = None) -> runs.Run:
         db.execute("UPDATE runs SET status = 'submitted', reason = NULL, "
                    "started_at = coalesce(started_at, ?) WHERE id = ?", [utcnow(), run_id])
     _plan(ctx)
-    client = client or make_client(ctx.endpoint)
-    for local in open_batches(store, run_id):
-        if local.remote_id is None and not local.cancelled:
-            _submit_one(ctx, client, local)
-    return runs.get_run(store, run_id)
+    with _client_for(ctx.endpoint, client) as client:
+        for local in open_batches(store, run_id):
+            if local.remote_id is None and not local.cancelled:
+                _submit_one(ctx, client, local)
+        return runs.get_run(store, run_id)
 
 
 def _metadata_key(store: Store, run_id: int, batch_id: int) -> str:
@@ -316,38 +329,38 @@ def poll(store: Store, run_id: int, *, client: Any = None,
     ctx = run_context(store, run_id, policy)
     if ctx.run.status not in ("submitted", "queued"):
         return _state(ctx, finished=True)
-    client = client or make_client(ctx.endpoint)
-    failure = None
-    for local in open_batches(store, run_id):
-        if local.remote_id is None:
-            if local.cancelled:
-                _update(store, local.id, status="cancelled", collected=1)
-            else:
-                _submit_one(ctx, client, local)
-            continue
-        remote = client.batches.retrieve(local.remote_id)
-        counts = remote.request_counts
-        _update(store, local.id, status=remote.status,
-                n_completed=counts.completed if counts else 0,
-                n_failed=counts.failed if counts else 0)
-        if remote.status in ENDED_REMOTE:
-            failure = _collect(ctx, client, local, remote) or failure
-    if failure:
+    with _client_for(ctx.endpoint, client) as client:
+        failure = None
         for local in open_batches(store, run_id):
-            with contextlib.suppress(Exception):  # best effort: the run has failed anyway
-                if local.remote_id:
-                    client.batches.cancel(local.remote_id)
-            _update(store, local.id, cancelled=1, collected=1)
-        finish_run(ctx, "failed", failure)
-        return _state(ctx, finished=True)
-    remaining = open_batches(store, run_id)
-    if not remaining:
-        finish_run(ctx, "cancelled" if _cancel_requested(store, run_id) else None, None)
-        return _state(ctx, finished=True)
-    for local in remaining:  # follow-ups made by this round's collections
-        if local.remote_id is None and not local.cancelled:
-            _submit_one(ctx, client, local)
-    return _state(ctx, finished=False)
+            if local.remote_id is None:
+                if local.cancelled:
+                    _update(store, local.id, status="cancelled", collected=1)
+                else:
+                    _submit_one(ctx, client, local)
+                continue
+            remote = client.batches.retrieve(local.remote_id)
+            counts = remote.request_counts
+            _update(store, local.id, status=remote.status,
+                    n_completed=counts.completed if counts else 0,
+                    n_failed=counts.failed if counts else 0)
+            if remote.status in ENDED_REMOTE:
+                failure = _collect(ctx, client, local, remote) or failure
+        if failure:
+            for local in open_batches(store, run_id):
+                with contextlib.suppress(Exception):  # best effort: the run has failed anyway
+                    if local.remote_id:
+                        client.batches.cancel(local.remote_id)
+                _update(store, local.id, cancelled=1, collected=1)
+            finish_run(ctx, "failed", failure)
+            return _state(ctx, finished=True)
+        remaining = open_batches(store, run_id)
+        if not remaining:
+            finish_run(ctx, "cancelled" if _cancel_requested(store, run_id) else None, None)
+            return _state(ctx, finished=True)
+        for local in remaining:  # follow-ups made by this round's collections
+            if local.remote_id is None and not local.cancelled:
+                _submit_one(ctx, client, local)
+        return _state(ctx, finished=False)
 
 
 def _collect(ctx: BatchContext, client: Any, local: LocalBatch, remote: Any) -> str | None:
@@ -466,37 +479,13 @@ def wait(store: Store, run_id: int, *, poll_interval: float = 30.0,
     Raises ``RunAborted`` for a run that ended failed, ``RunInterrupted`` for one that ended
     interrupted or whose Batch API could not be reached.
     """
-    import openai
-
-    claim(store, run_id)
     ctx = run_context(store, run_id, policy)
-    client = client or make_client(ctx.endpoint)
-    started, first_done = time.monotonic(), None
+    claim(store, run_id)
     try:
-        while True:
-            try:
-                state = poll(store, run_id, client=client, policy=policy)
-            except (openai.APIConnectionError, openai.InternalServerError,
-                    openai.RateLimitError) as exc:
-                log.warning("run %s: polling failed, trying again: %s", run_id, exc)
-                state = None
-            except openai.APIStatusError as exc:
-                raise RunInterrupted(
-                    f"run {run_id}: the Batch API refused a request ({exc.status_code}: "
-                    f"{secrets.redact(str(exc.message))}); the batches keep running, resume "
-                    "the run to pick them up") from None
-            if state is not None:
-                if first_done is None:
-                    first_done = state.progress.done
-                if on_progress is not None:
-                    on_progress(_with_eta(state.progress, first_done, started))
-                if state.finished:
-                    break
-            deadline = time.monotonic() + poll_interval
-            while time.monotonic() < deadline:
-                if cancel is not None and cancel.cancelled:
-                    return runs.get_run(store, run_id)
-                time.sleep(min(0.05, poll_interval))
+        with _client_for(ctx.endpoint, client) as client:
+            if not _wait_loop(store, run_id, client, policy, poll_interval, on_progress,
+                              cancel):
+                return runs.get_run(store, run_id)  # stopped waiting; still submitted
     finally:
         release(store, run_id)
     run = runs.get_run(store, run_id)
@@ -505,6 +494,39 @@ def wait(store: Store, run_id: int, *, poll_interval: float = 30.0,
     if run.status == "interrupted":
         raise RunInterrupted(f"run {run_id} interrupted: {run.reason}")
     return run
+
+
+def _wait_loop(store: Store, run_id: int, client: Any, policy: WritePolicy | None,
+               poll_interval: float, on_progress: Callable[[Progress], None] | None,
+               cancel: CancelToken | None) -> bool:
+    """Poll until the run ends (True) or ``cancel`` is set (False)."""
+    import openai
+
+    started, first_done = time.monotonic(), None
+    while True:
+        try:
+            state = poll(store, run_id, client=client, policy=policy)
+        except (openai.APIConnectionError, openai.InternalServerError,
+                openai.RateLimitError) as exc:
+            log.warning("run %s: polling failed, trying again: %s", run_id, exc)
+            state = None
+        except openai.APIStatusError as exc:
+            raise RunInterrupted(
+                f"run {run_id}: the Batch API refused a request ({exc.status_code}: "
+                f"{secrets.redact(str(exc.message))}); the batches keep running, resume "
+                "the run to pick them up") from None
+        if state is not None:
+            if first_done is None:
+                first_done = state.progress.done
+            if on_progress is not None:
+                on_progress(_with_eta(state.progress, first_done, started))
+            if state.finished:
+                return True
+        deadline = time.monotonic() + poll_interval
+        while time.monotonic() < deadline:
+            if cancel is not None and cancel.cancelled:
+                return False
+            time.sleep(min(0.05, poll_interval))
 
 
 def _with_eta(progress: Progress, first_done: int, started: float) -> Progress:
@@ -528,21 +550,21 @@ def cancel_remote(store: Store, run_id: int, *, client: Any = None, wait_s: floa
     if ctx.run.status not in ("submitted", "queued"):
         raise BadInput(f"run {run_id} is {ctx.run.status}; only a submitted run can be "
                        "cancelled")
-    client = client or make_client(ctx.endpoint)
-    with store.transaction() as db:
-        db.execute("UPDATE run_batches SET cancelled = 1 WHERE run_id = ? AND collected = 0",
-                   [run_id])
-    for local in open_batches(store, run_id):
-        if local.remote_id is not None and local.status not in ENDED_REMOTE:
-            remote = client.batches.cancel(local.remote_id)
-            _update(store, local.id, status=remote.status)
-    deadline = time.monotonic() + wait_s
-    while True:
-        state = poll(store, run_id, client=client)
-        if state.finished or time.monotonic() >= deadline:
-            break
-        time.sleep(poll_interval)
-    return runs.get_run(store, run_id)
+    with _client_for(ctx.endpoint, client) as client:
+        with store.transaction() as db:
+            db.execute("UPDATE run_batches SET cancelled = 1 WHERE run_id = ? AND collected = 0",
+                       [run_id])
+        for local in open_batches(store, run_id):
+            if local.remote_id is not None and local.status not in ENDED_REMOTE:
+                remote = client.batches.cancel(local.remote_id)
+                _update(store, local.id, status=remote.status)
+        deadline = time.monotonic() + wait_s
+        while True:
+            state = poll(store, run_id, client=client)
+            if state.finished or time.monotonic() >= deadline:
+                break
+            time.sleep(poll_interval)
+        return runs.get_run(store, run_id)
 
 
 # -- for the desktop -----------------------------------------------------------------------
