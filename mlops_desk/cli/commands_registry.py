@@ -88,6 +88,8 @@ def _endpoint_commands(sub, common) -> None:
     add.add_argument("--tpm", type=arg_types.count, help="tokens-per-minute limit")
     add.add_argument("--price", action="append", default=[], metavar="MODEL_ID=IN,OUT",
                      help="USD per 1M input and output tokens (MODEL_ID '*' for any)")
+    add.add_argument("--batch-discount", type=fraction, default=registry.DEFAULT_BATCH_DISCOUNT,
+                     metavar="F", help="price cut for Batch API runs: 0.5 or 50%% (default)")
 
     edit = _leaf(group, "edit", common, endpoint_edit, "change an endpoint's settings")
     edit.add_argument("name")
@@ -102,11 +104,18 @@ def _endpoint_commands(sub, common) -> None:
     edit.add_argument("--rpm", type=arg_types.count)
     edit.add_argument("--tpm", type=arg_types.count)
     edit.add_argument("--price", action="append", metavar="MODEL_ID=IN,OUT")
+    edit.add_argument("--batch-discount", type=fraction, metavar="F")
 
     _list_leaf(group, "endpoint", common, endpoint_list)
     _archive_leaf(group, "endpoint", common)
     test = _leaf(group, "test", common, endpoint_test, "call GET /models and report")
     test.add_argument("name")
+
+
+def fraction(text: str) -> float:
+    """0.5 or 50%: argparse reports a ValueError as one usage line."""
+    text = text.strip()
+    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
 
 
 def _key_option(args) -> tuple[str | None, str | None]:
@@ -155,7 +164,7 @@ def endpoint_add(ctx: Context) -> int:
         endpoint = registry.add_endpoint(
             store, a.name, kind=a.kind, base_url=a.base_url, target=a.target,
             api_key_ref=key_ref or "", timeout_s=a.timeout, max_concurrency=a.max_concurrency,
-            rpm=a.rpm, tpm=a.tpm, prices=prices,
+            rpm=a.rpm, tpm=a.tpm, prices=prices, batch_discount=a.batch_discount,
         )
         if key:  # a keyring failure here rolls the endpoint back
             secrets.store_in_keyring(a.name, key)
@@ -172,7 +181,8 @@ def endpoint_edit(ctx: Context) -> int:
     a = ctx.args
     changes: dict[str, Any] = {}
     for arg, key in (("base_url", "base_url"), ("target", "target"), ("timeout", "timeout_s"),
-                     ("max_concurrency", "max_concurrency"), ("rpm", "rpm"), ("tpm", "tpm")):
+                     ("max_concurrency", "max_concurrency"), ("rpm", "rpm"), ("tpm", "tpm"),
+                     ("batch_discount", "batch_discount")):
         if getattr(a, arg) is not None:
             changes[key] = getattr(a, arg)
     if a.price:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import json
+import math
 import signal
 import sys
 import threading
 from typing import Any
 
-from mlops_desk.cli import arg_types
+from mlops_desk.cli import arg_types, commands_batch
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, fmt, info, print_json, print_table, utc_time
 from mlops_desk.core import registry, runs, user_input
@@ -25,13 +25,16 @@ SUMMARY_METRICS = (
 def register(sub, common) -> None:
     run = sub.add_parser(
         "run", parents=[common],
-        help="run a dataset through a version (or resume/show/compare/cancel)",
-        description="mlops-desk run MODEL:N|MODEL@ENV --dataset NAME | run resume ID | "
-                    "run show ID | run compare ID1 ID2 | run cancel ID",
+        help="run a dataset through a version (or resume/show/compare/cancel/import-results)",
+        description="mlops-desk run MODEL:N|MODEL@ENV --dataset NAME [--batch] | "
+                    "run resume ID | run show ID | run compare ID1 ID2 | run cancel ID | "
+                    "run import-results ID FILE.jsonl...",
     )
-    run.add_argument("target", metavar="MODEL:N|MODEL@ENV|resume|show|compare|cancel")
+    run.add_argument("target",
+                     metavar="MODEL:N|MODEL@ENV|resume|show|compare|cancel|import-results")
     run.add_argument("ids", nargs="*", metavar="ID",
-                     help="run ids for resume/show/compare/cancel")
+                     help="run ids for resume/show/compare/cancel; for import-results a run id "
+                          "then output files")
     run.add_argument("--dataset", help="dataset name (required for a new run)")
     run.add_argument("--concurrency", type=arg_types.count,
                      help="parallel requests (default: the endpoint's)")
@@ -52,6 +55,7 @@ def register(sub, common) -> None:
     run.add_argument("--progress", choices=("bar", "jsonl"),
                      help="progress on stderr as a bar (default on a terminal), or as JSON "
                           "lines on stdout; with jsonl a 'cancel' line on stdin cancels")
+    commands_batch.add_arguments(run)
     run.set_defaults(handler=run_command)
 
     lst = sub.add_parser("runs", parents=[common], help="list runs")
@@ -63,6 +67,8 @@ def register(sub, common) -> None:
 
 def run_command(ctx: Context) -> int:
     a = ctx.args
+    if a.target == "import-results":
+        return commands_batch.import_results(ctx, a.ids)
     if a.target in ("resume", "show", "compare", "cancel"):
         wanted = 2 if a.target == "compare" else 1
         if len(a.ids) != wanted:
@@ -74,15 +80,24 @@ def run_command(ctx: Context) -> int:
         if a.target == "compare":
             return run_compare(ctx, *ids)
         if a.target == "cancel":
+            if commands_batch.batch.is_batch_run(runs.get_run(ctx.store, ids[0])):
+                return commands_batch.cancel(ctx, ids[0])  # the remote batches
             return run_cancel(ctx, ids[0])
     elif a.ids:
         raise BadInput(f"unexpected argument(s) {' '.join(a.ids)} after {a.target}")
     thresholds = _thresholds(a.fail_under, "--fail-under") + _thresholds(a.fail_over, "--fail-over")
     if a.target == "resume":
         run_id = ids[0]
-        runs.get_run(ctx.store, run_id)
+        run = runs.get_run(ctx.store, run_id)
+        if a.export_batch and not commands_batch.batch.is_batch_run(run):
+            raise BadInput(f"run {run_id} runs online; --export-batch needs a run created "
+                           "with --batch or --export-batch")
+        if commands_batch.batch.is_batch_run(run):
+            return commands_batch.start(ctx, run_id, thresholds, _report)
     else:
         run_id = _create(ctx)
+        if commands_batch.wanted(a):
+            return commands_batch.start(ctx, run_id, thresholds, _report)
     return _execute(ctx, run_id, thresholds)
 
 
@@ -130,6 +145,8 @@ def _create(ctx: Context) -> int:
     options = RunOptions(concurrency=a.concurrency, use_cache=not a.no_cache, limit=a.limit,
                          scorer=a.scorer, max_attempts=max(1, a.max_attempts), rpm=a.rpm,
                          tpm=a.tpm)
+    if commands_batch.wanted(a):
+        return commands_batch.create(ctx, version, dataset, options)
     return create_run(ctx.store, version, dataset, options)
 
 
@@ -156,9 +173,15 @@ def _execute(ctx: Context, run_id: int, thresholds: list[tuple[str, str, float]]
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
+    return _report(ctx, run, thresholds, bar if jsonl else None)
+
+
+def _report(ctx: Context, run, thresholds: list[tuple[str, str, float]], jsonl_bar=None) -> int:
+    """Print a finished run (text, --json, or the last of --progress jsonl's lines) and
+    check its thresholds."""
     failures = _check_thresholds(run.metrics or {}, thresholds)
-    if jsonl:  # the parent reads JSON lines only: the end is one more
-        bar.update_end({"run_id": run.id, "status": run.status, "n_done": run.n_done,
+    if jsonl_bar is not None:  # the parent reads JSON lines only: the end is one more
+        jsonl_bar.update_end({"run_id": run.id, "status": run.status, "n_done": run.n_done,
                         "n_total": run.n_total, "reason": run.reason,
                         "threshold_failures": failures})
     elif ctx.json:
@@ -295,14 +318,17 @@ def run_show(ctx: Context, run_id: int) -> int:
     where = {"wrong": "correct = 0", "errors": "error_class IS NOT NULL", "all": ""}
     results = (runs.fetch_results(ctx.store, run_id, where=where[rows_filter])
                if rows_filter else [])
+    batches = commands_batch.batch.batch_ids(ctx.store, run_id)
     if ctx.json:
-        print_json({**run.to_dict(), **({"rows": results} if rows_filter else {})})
+        print_json({**run.to_dict(), **({"rows": results} if rows_filter else {}),
+                    **({"batches": batches} if batches else {})})
         return 0
     print(f"run {run.id}: {run.model}:{run.version} on {run.dataset} — {run.status}, "
           f"{run.n_done}/{run.n_total} rows, created {utc_time(run.created_at)}")
     if run.reason:
         print(f"reason: {run.reason}")
     print(f"settings: {', '.join(f'{k}={fmt(v)}' for k, v in sorted(run.settings.items()))}")
+    commands_batch.print_batches(batches)
     _print_metrics(run.metrics or {})
     if rows_filter:
         print()

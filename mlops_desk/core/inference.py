@@ -30,6 +30,11 @@ def request_params(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in (config.get("params") or {}).items() if k not in LOCAL_PARAM_KEYS}
 
 
+def request_body(config: dict[str, Any], messages: list[dict[str, str]]) -> dict[str, Any]:
+    """The chat-completions request body, as sent online and written into batch files."""
+    return {**request_params(config), "model": config["model_id"], "messages": messages}
+
+
 def cache_key(fingerprint: str, messages: list[dict[str, str]], params: dict[str, Any]) -> str:
     """Version fingerprint + the exact rendered request."""
     payload = json.dumps([fingerprint, messages, params], sort_keys=True, ensure_ascii=False)
@@ -41,6 +46,17 @@ class Completion:
     text: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+
+
+def completion_from_body(data: dict[str, Any]) -> Completion:
+    """The answer text and token counts of a chat-completion body (online or a batch line).
+
+    Raises KeyError/TypeError/AttributeError/IndexError on a body of the wrong shape.
+    """
+    choice = data["choices"][0] if data.get("choices") else None
+    text = (choice["message"].get("content") or "") if choice is not None else ""
+    usage = data.get("usage") or {}
+    return Completion(text, usage.get("prompt_tokens"), usage.get("completion_tokens"))
 
 
 def call_python_target(target: str, messages: list[dict[str, str]],

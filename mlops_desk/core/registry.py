@@ -26,6 +26,7 @@ from mlops_desk.core.user_input import parse_version_ref  # noqa: F401  (callers
 MODEL_KINDS = ("classification", "extraction", "generation")
 ENDPOINT_KINDS = ("openai", "python")
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+DEFAULT_BATCH_DISCOUNT = 0.5  # OpenAI's Batch API: half the online price
 
 
 # -- endpoints ---------------------------------------------------------------
@@ -47,6 +48,7 @@ class Endpoint:
     created_at: str
     updated_at: str
     archived: bool = False  # hidden from lists; versions still resolve it
+    batch_discount: float = DEFAULT_BATCH_DISCOUNT  # fraction off the price for Batch API work
 
     def price_for(self, model_id: str) -> tuple[float, float] | None:
         """USD per 1M (input, output) tokens for a model id, or the '*' default."""
@@ -74,6 +76,7 @@ def _endpoint(row: dict) -> Endpoint:
         max_concurrency=row["max_concurrency"], rpm=row["rpm"], tpm=row["tpm"],
         prices=json.loads(row["prices"]), created_at=row["created_at"],
         updated_at=row["updated_at"], archived=bool(row.get("archived")),
+        batch_discount=row.get("batch_discount", DEFAULT_BATCH_DISCOUNT),
     )
 
 
@@ -135,9 +138,11 @@ def add_endpoint(
     target: str | None = None, api_key_ref: str = "", timeout_s: float = 60.0,
     max_concurrency: int = 8, rpm: int | None = None, tpm: int | None = None,
     prices: dict[str, list[float]] | None = None,
+    batch_discount: float = DEFAULT_BATCH_DISCOUNT,
 ) -> Endpoint:
     check_name(name, "endpoint")
     _check_endpoint_fields(kind, base_url, target, timeout_s, max_concurrency)
+    check_batch_discount(batch_discount)
     now = utcnow()
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM endpoints WHERE name = ?", [name]).fetchone():
@@ -150,6 +155,10 @@ def add_endpoint(
             "timeout_s": float(timeout_s), "max_concurrency": int(max_concurrency),
             "rpm": rpm, "tpm": tpm, "prices": json.dumps(prices or {}, sort_keys=True),
             "created_at": now, "updated_at": now,
+            # The column's default is the same number; left out, the row also fits a
+            # schema-4 table (tests that build older registries use this function).
+            **({"batch_discount": float(batch_discount)}
+               if batch_discount != DEFAULT_BATCH_DISCOUNT else {}),
         })
         endpoint = get_endpoint(store, name)
         audit.append(store, "endpoint.add", f"endpoint:{name}", _audit_view(endpoint))
@@ -159,7 +168,7 @@ def add_endpoint(
 def update_endpoint(store: Store, name: str, **changes: Any) -> Endpoint:
     """Edit an endpoint's connection settings (versions refer to it by name)."""
     allowed = {"base_url", "target", "api_key_ref", "timeout_s", "max_concurrency", "rpm",
-               "tpm", "prices"}
+               "tpm", "prices", "batch_discount"}
     unknown = set(changes) - allowed
     if unknown:
         raise BadInput(f"cannot change endpoint field(s): {', '.join(sorted(unknown))}")
@@ -168,12 +177,20 @@ def update_endpoint(store: Store, name: str, **changes: Any) -> Endpoint:
         merged = {**asdict(current), **changes}
         _check_endpoint_fields(current.kind, merged["base_url"], merged["target"],
                                merged["timeout_s"], merged["max_concurrency"])
+        if "batch_discount" in changes:
+            check_batch_discount(changes["batch_discount"])
         if "prices" in changes:
             changes["prices"] = json.dumps(changes["prices"] or {}, sort_keys=True)
         db["endpoints"].update(current.id, {**changes, "updated_at": utcnow()})
         endpoint = get_endpoint(store, name)
         audit.append(store, "endpoint.edit", f"endpoint:{name}", _audit_view(endpoint))
     return endpoint
+
+
+def check_batch_discount(discount: float) -> None:
+    if not 0.0 <= discount < 1.0:
+        raise BadInput(f"bad batch discount {discount:g}: expected a fraction of the online "
+                       "price from 0 (none) to below 1, e.g. 0.5 for half price")
 
 
 def _audit_view(endpoint: Endpoint) -> dict[str, Any]:

@@ -27,14 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from mlops_desk.core import run_control, runs, secrets
+from mlops_desk.core import row_results, run_control, runs, secrets
 from mlops_desk.core.datasets import Dataset, get_dataset_by_id, iter_rows
 from mlops_desk.core.endpoint_check import load_target
 from mlops_desk.core.errors import BadInput, MlopsError, RunAborted, RunInterrupted
@@ -48,13 +47,13 @@ from mlops_desk.core.inference import (
     Completion,
     cache_key,
     call_python_target,
-    cost_usd,
+    completion_from_body,
     render_messages,
+    request_body,
     request_params,
 )
 from mlops_desk.core.logs import get_logger
 from mlops_desk.core.metrics import compute_metrics
-from mlops_desk.core.parsing import parse_output
 from mlops_desk.core.registry import (
     Endpoint,
     Model,
@@ -86,6 +85,7 @@ CHUNK_ROWS = 1_000
 MAX_RETRY_AFTER_S = 60.0
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 MAX_PENDING_ROWS = 20_000  # the feeder waits while this many rows wait for the database
+RESULT_ERROR_AT = 1 + runs.RESULT_COLUMNS.index("error_class")  # in a result tuple
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,11 @@ class CancelToken:
 
 
 def create_run(store: Store, version: Version, dataset: Dataset,
-               options: RunOptions = RunOptions()) -> int:
-    """Check everything that can be checked before a request is sent, then record the run."""
+               options: RunOptions = RunOptions(), *, extra: dict | None = None) -> int:
+    """Check everything that can be checked before a request is sent, then record the run.
+
+    ``extra`` joins the run's settings (how a Batch API or offline run is sent).
+    """
     model = get_model(store, version.model)
     endpoint = get_endpoint(store, version.config["endpoint"])
     check_template_columns(version.config["template"], dataset.columns, dataset.name)
@@ -153,7 +156,7 @@ def create_run(store: Store, version: Version, dataset: Dataset,
                            "expected a positive number per minute", hint=f"--{name}")
     n_total = min(dataset.n_rows, options.limit) if options.limit else dataset.n_rows
     settings = {**asdict(options), "concurrency": concurrency, "scorer": scorer,
-                "rpm": rpm, "tpm": tpm}
+                "rpm": rpm, "tpm": tpm, **(extra or {})}
     return runs.create_run(store, model_id=model.id, version_id=version.id,
                            dataset_id=dataset.id, n_total=n_total, settings=settings,
                            subject=version.ref)
@@ -259,6 +262,10 @@ class _Engine:
         self.use_cache = bool(self.settings.get("use_cache", True))
         self.params = request_params(self.version.config)
         self.price = self.endpoint.price_for(self.version.config["model_id"])
+        self.rules = row_results.RowRules(
+            run_id=run_id, parser=self.version.config["parser"],
+            labels=self.model.labels or None, scorer=self.scorer,
+            expected_col=self.dataset.expected_col, price=self.price)
         self.abort_reason: str | None = None
         self.done_before = runs.done_row_indexes(store, run_id)
         self.counts = _Counts(done=len(self.done_before))
@@ -440,40 +447,25 @@ class _Engine:
     async def _score_and_store(self, idx: int, row: dict, completion: Completion, *,
                                attempts: int, latency_ms: float, cached: bool,
                                key: str | None, tries: list[dict] | None = None) -> None:
-        expected = row.get(self.dataset.expected_col) if self.dataset.expected_col else None
-        prediction, parse_error = parse_output(self.version.config["parser"], completion.text,
-                                               self.model.labels or None)
-        correct, value, judge_error = await self._score(row, prediction, expected,
+        prediction, parse_error = self.rules.parse(completion.text)
+        correct, value, judge_error = await self._score(row, prediction,
+                                                        self.rules.expected(row),
                                                         completion.text)
-        error_class, error_message = ("parse_error", parse_error) if parse_error else (None, None)
-        if judge_error and error_class is None:  # ungraded must show, not vanish from accuracy
-            error_class, error_message = "judge_error", secrets.redact(judge_error)[:500]
-        cost = 0.0 if cached else cost_usd(self.price, completion.prompt_tokens,
-                                           completion.completion_tokens)
         # Errors are never cached: an unreadable reply (often empty or cut off) is asked again.
         cache_entry = None
         if key is not None and self.use_cache and parse_error is None:
             cache_entry = (key, completion.text, completion.prompt_tokens,
                            completion.completion_tokens, utcnow())
-        self.writer.add((
-            self.run_id, idx, completion.text, prediction, expected,
-            None if correct is None else int(correct), value, latency_ms,
-            None if cached else completion.prompt_tokens,
-            None if cached else completion.completion_tokens, cost, attempts, error_class,
-            error_message, int(cached), utcnow(), _tries_json(tries),
-        ), cache_entry)
-        self._counted(error=error_class is not None, cached=cached)
+        result = row_results.answered(
+            self.rules, idx, row, completion, prediction=prediction, parse_error=parse_error,
+            correct=correct, value=value, judge_error=judge_error, attempts=attempts,
+            latency_ms=latency_ms, cached=cached, tries=tries)
+        self.writer.add(result, cache_entry)
+        self._counted(error=result[RESULT_ERROR_AT] is not None, cached=cached)
 
     def _store_error(self, idx: int, row: dict, attempts: int, error: tuple[str, str],
                      tries: list[dict] | None = None) -> None:
-        expected = row.get(self.dataset.expected_col) if self.dataset.expected_col else None
-        # A failed row is scored wrong when it has an expected answer (see metrics).
-        correct = 0 if expected not in (None, "") else None
-        self.writer.add((
-            self.run_id, idx, None, None, expected, correct, 0.0 if correct == 0 else None,
-            None, None, None, None, attempts, error[0], secrets.redact(error[1])[:500], 0,
-            utcnow(), _tries_json(tries),
-        ))
+        self.writer.add(row_results.unanswered(self.rules, idx, row, attempts, error, tries))
         self._counted(error=True, cached=False)
 
     def _counted(self, *, error: bool, cached: bool) -> None:
@@ -551,10 +543,6 @@ def _try(latency_ms: float, error: _Retryable | _RowError | None = None) -> dict
             "error": secrets.redact(error.message)[:500]}
 
 
-def _tries_json(tries: list[dict] | None) -> str | None:
-    return json.dumps(tries) if tries else None
-
-
 def _estimate_tokens(messages: list[dict], params: dict) -> float:
     chars = sum(len(m.get("content") or "") for m in messages)
     return chars / 4 + float(params.get("max_tokens") or params.get("max_completion_tokens") or 256)
@@ -623,15 +611,11 @@ class _OpenAICaller:
 
     async def complete(self, version: Version, messages: list[dict]) -> Completion:
         openai = self.openai
-        body = {**request_params(version.config), "model": version.config["model_id"],
-                "messages": messages}
+        body = request_body(version.config, messages)
         try:
             response = await self.client.post("/chat/completions", body=body,
                                               cast_to=self.response_type)
-            data = response.json()
-            choice = data["choices"][0] if data.get("choices") else None
-            text = (choice["message"].get("content") or "") if choice is not None else ""
-            usage = data.get("usage") or {}
+            completion = completion_from_body(response.json())
         except openai.APITimeoutError as exc:
             dropped = _dropped_connection(exc)
             if dropped is not None:
@@ -647,7 +631,7 @@ class _OpenAICaller:
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             # Malformed JSON or an unexpected shape: possibly a flaky proxy, so retry.
             raise _Retryable("bad_response", f"malformed response: {exc}") from None
-        return Completion(text, usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        return completion
 
     async def close(self) -> None:
         await self.client.close()

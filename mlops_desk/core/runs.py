@@ -11,7 +11,8 @@ from mlops_desk.core import audit, processes
 from mlops_desk.core.errors import BadInput, Conflict, NotFound
 from mlops_desk.core.store import Store, utcnow
 
-STATUSES = ("queued", "running", "completed", "cancelled", "interrupted", "failed")
+STATUSES = ("queued", "running", "completed", "cancelled", "interrupted", "failed",
+            "submitted", "awaiting-results")  # the last two: Batch API and offline runs
 RESUMABLE = ("interrupted", "cancelled", "failed")
 RESULT_COLUMNS = (
     "row_idx", "output", "prediction", "expected", "correct", "score", "latency_ms",

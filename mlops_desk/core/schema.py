@@ -321,4 +321,61 @@ def _v7(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE run_results ADD COLUMN tries TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+# v8 (issue 14): runs handed to a Batch API or an offline engine. Two statuses join the
+# CHECK: 'submitted' (remote batches in flight) and 'awaiting-results' (an exported file
+# waits for an offline engine's output). SQLite cannot alter a CHECK, so the runs table is
+# rebuilt from its own stored definition (keeping columns earlier migrations added); the
+# foreign keys of run_results and deployments are checked at commit, once it is whole.
+V8_BATCHES = """
+CREATE TABLE run_batches (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    rows TEXT NOT NULL,
+    n_rows INTEGER NOT NULL,
+    remote_id TEXT,
+    input_file_id TEXT,
+    status TEXT NOT NULL,
+    n_completed INTEGER NOT NULL DEFAULT 0,
+    n_failed INTEGER NOT NULL DEFAULT 0,
+    output_file_id TEXT,
+    error_file_id TEXT,
+    errors TEXT,
+    collected INTEGER NOT NULL DEFAULT 0,
+    cancelled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX run_batches_by_run ON run_batches (run_id, collected);
+"""
+_OLD_RUN_STATUSES = "('queued', 'running', 'completed', 'cancelled', 'interrupted', 'failed')"
+_NEW_RUN_STATUSES = ("('queued', 'running', 'completed', 'cancelled', 'interrupted', 'failed',"
+                     "\n        'submitted', 'awaiting-results')")
+
+
+def _v8(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE endpoints ADD COLUMN batch_discount REAL NOT NULL DEFAULT 0.5")
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'runs'").fetchone()[0]
+    checked = " ".join(sql.split())
+    old = " ".join(_OLD_RUN_STATUSES.split())
+    if old not in checked:
+        raise sqlite3.DatabaseError("unexpected definition of table runs; cannot add statuses")
+    new_sql = checked.replace(old, " ".join(_NEW_RUN_STATUSES.split()), 1)
+    indexes = [row[0] for row in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' "
+        "AND sql IS NOT NULL")]
+    # Copy out, drop, recreate under the same name and copy back: inserting the parent rows
+    # again resolves the deferred violations the drop counted (a rename would not).
+    conn.execute("CREATE TEMP TABLE runs_copy AS SELECT * FROM runs")
+    conn.execute("DROP TABLE runs")
+    conn.execute(new_sql)
+    conn.execute("INSERT INTO runs SELECT * FROM runs_copy")
+    conn.execute("DROP TABLE runs_copy")
+    for index in indexes:
+        conn.execute(index)
+    for statement in _split(V8_BATCHES):
+        conn.execute(statement)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]

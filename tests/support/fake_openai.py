@@ -38,6 +38,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from tests.support.fake_batches import FakeBatchAPI
+
 Responder = Callable[[dict], str | dict]
 
 FAULT_KINDS = frozenset(
@@ -240,7 +242,8 @@ def _split(text: str, pieces: int) -> list[str]:
 
 
 class FakeOpenAIServer:
-    """OpenAI-compatible ``/v1/models`` and ``/v1/chat/completions`` on loopback.
+    """OpenAI-compatible ``/v1/models`` and ``/v1/chat/completions`` on loopback, and the
+    Batch API's ``/v1/files`` and ``/v1/batches`` (``batch_api``, see ``fake_batches``).
 
     ``requests`` holds every parsed chat request body (including ones answered with a fault
     or a 401), and ``request_headers`` their lower-cased headers, in arrival order.
@@ -262,6 +265,7 @@ class FakeOpenAIServer:
         self.api_key = api_key
         self.responder: Responder = default_responder
         self.faults = FaultPlan()
+        self.batch_api = FakeBatchAPI(self._batch_completion)  # /v1/files and /v1/batches
         self.requests: list[dict] = []
         self.request_headers: list[dict[str, str]] = []
         self.connection_count = 0  # TCP connections accepted; shows whether keep-alive works
@@ -393,6 +397,13 @@ class FakeOpenAIServer:
             return await self._chat(headers, body)
         if denied := self._check_auth(headers):
             return denied
+        if path.startswith(("/v1/files", "/v1/batches")):
+            answer = self.batch_api.handle(method, path, headers, body)
+            if answer is not None:
+                status, payload = answer
+                if isinstance(payload, bytes):
+                    return _Reply(status, payload, {}, "application/octet-stream")
+                return _json_reply(status, payload)
         if method == "GET" and path == "/v1/models":
             return _json_reply(
                 200, {"object": "list", "data": [self._model(m) for m in self.models]}
@@ -452,6 +463,11 @@ class FakeOpenAIServer:
         if "retry_after" in fault.opts:
             extra["Retry-After"] = str(fault.opts["retry_after"])
         return _error_reply(*_ERRORS[fault.kind], headers=extra)
+
+    def _batch_completion(self, request: dict) -> tuple[int, dict]:
+        """One batch line answered as a chat request would be: (status_code, body)."""
+        reply = self._completion(request)
+        return reply.status, json.loads(reply.body)
 
     def _completion(self, request: dict) -> _Reply:
         try:

@@ -30,6 +30,7 @@ from mlops_desk.ui.loader import guarded
 from mlops_desk.ui.models.run_queries import RunChoices, create_run, load_run_choices
 
 DEFAULT_SCORER = "(version default)"
+SEND_ONLINE, SEND_BATCH = "Online (now)", "Batch API (up to 24 h, lower price)"
 SETTINGS_GROUP = "newRun"
 
 
@@ -66,6 +67,11 @@ class StartRunDialog(QDialog):
         self.scorer.addItems([DEFAULT_SCORER, *[s for s in SCORERS if s != "judge"]])
         self.scorer.setToolTip("label, contains, regex, json[:FIELD], number[:tol=X] or "
                                "judge:MODEL:N (a version that grades the answers)")
+        self.send_mode = QComboBox()
+        self.send_mode.addItems([SEND_ONLINE, SEND_BATCH])
+        self.send_mode.setToolTip("Batch API: the endpoint's own batch engine answers within "
+                                  "24 h at its batch price; the run is followed in the "
+                                  "background and survives closing the app")
         self.message = QLabel("Loading versions and datasets…")
         self.message.setWordWrap(True)
 
@@ -77,6 +83,7 @@ class StartRunDialog(QDialog):
         form.addRow("Cache", self.use_cache)
         form.addRow("Row limit", self.limit)
         form.addRow("Scorer", self.scorer)
+        form.addRow("Send", self.send_mode)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.start_button = self.buttons.addButton("Start run",
                                                    QDialogButtonBox.ButtonRole.AcceptRole)
@@ -199,7 +206,8 @@ class StartRunDialog(QDialog):
         self.message.setText("Checking…")
         self.ctx.tasks.start(create_run, self.ctx.store, self.model_box.currentText(),
                              self.version_box.currentData(), self.dataset_box.currentData(),
-                             self.options(), on_done=guarded(self, self._created),
+                             self.options(), batch=self.send_mode.currentText() == SEND_BATCH,
+                             on_done=guarded(self, self._created),
                              on_error=guarded(self, self._show_error))
 
     def _created(self, run_id: int) -> None:

@@ -26,13 +26,15 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from mlops_desk.core import run_control, runner
+from mlops_desk.core import batch, run_control, runner
 from mlops_desk.core.logs import get_logger
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.workers import TaskHandle
 
 log = get_logger("ui.run_jobs")
 
 TICK_MS = 250
+BATCH_POLL_MS = 30_000  # how often submitted Batch API runs no process watches are looked at
 HISTORY_POINTS = 600  # live chart: the last two and a half minutes at one point per tick
 RATE_WINDOW_S = 5.0  # rows/s is measured over this much recent history
 # Every child this process started: a window that closes with "keep running" lets go of its
@@ -88,6 +90,13 @@ class RunJobs(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
+        # A submitted Batch API run nobody waits for (``--no-wait``, or its process ended)
+        # waits remotely for hours: a pool task looks at those on this timer, which runs
+        # only while such a run exists (``watch_batches``).
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setInterval(BATCH_POLL_MS)
+        self._batch_timer.timeout.connect(self._poll_batches)
+        self._batch_poll: TaskHandle | None = None
 
     # -- queries ---------------------------------------------------------------------
     def is_active(self, run_id: int) -> bool:
@@ -132,7 +141,13 @@ class RunJobs(QObject):
 
     def cancel(self, run_id: int) -> None:
         job = self._jobs.get(run_id)
-        if job is None or job.cancelling:
+        if job is None:  # a submitted Batch API run: cancel its remote batches
+            self.ctx.status_message.emit(f"Cancelling the batches of run {run_id}…")
+            self.ctx.tasks.start(batch.cancel_remote, self.ctx.store, run_id,
+                                 on_done=lambda _run: self.ctx.runs_changed.emit(),
+                                 on_error=self._cancel_failed)
+            return
+        if job.cancelling:
             return
         job.cancelling = job.dirty = True
         self.ctx.tasks.start(run_control.request_cancel, self.ctx.store, run_id,
@@ -154,6 +169,26 @@ class RunJobs(QObject):
                     log.warning("run %s: cancel at close failed: %s", job.run_id, exc)
         self._jobs.clear()
         self._ending.clear()
+
+    def watch_batches(self, submitted: bool) -> None:
+        """Poll submitted Batch API runs on a timer while there are any."""
+        if submitted and not self._batch_timer.isActive():
+            self._batch_timer.start()
+        elif not submitted:
+            self._batch_timer.stop()
+
+    def _poll_batches(self) -> None:
+        if self._batch_poll is not None and self._batch_poll.running:
+            return
+        self._batch_poll = self.ctx.tasks.start(
+            batch.poll_submitted, self.ctx.store, on_done=self._batches_polled,
+            on_error=lambda message: self.ctx.status_message.emit(
+                f"Batch runs could not be checked: {message}"))
+
+    def _batches_polled(self, ended: list[int]) -> None:
+        if ended:  # every page reloads (the Runs page then stops the timer if none is left)
+            self.ctx.status_message.emit(f"Batch run(s) {', '.join(map(str, ended))} ended")
+            self.ctx.runs_changed.emit()
 
     def _add(self, job: Job) -> None:
         self._jobs[job.run_id] = job
@@ -241,6 +276,8 @@ class RunJobs(QObject):
         self.ctx.status_message.emit(f"Run {job.run_id} {verb}: {state.n_done:,}/"
                                      f"{state.n_total:,} rows{why}")
         self.finished.emit(job.run_id, state.status)
+        if state.status == "submitted":  # handed to a Batch API: followed on its own timer
+            self.watch_batches(True)
         self.ctx.runs_changed.emit()
 
     def _failed_to_start(self, job: Job) -> None:

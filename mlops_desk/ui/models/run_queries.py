@@ -243,10 +243,16 @@ def load_run_choices(store: Store) -> RunChoices:
     return RunChoices(versions, datasets, concurrency)
 
 
-def create_run(store: Store, model: str, number: int, dataset: str, options: Any) -> int:
-    """Check and record a new run (``runner.create_run``); returns its id."""
+def create_run(store: Store, model: str, number: int, dataset: str, options: Any, *,
+               batch: bool = False) -> int:
+    """Check and record a new run (``runner.create_run``, or ``batch.create_batch_run`` to
+    send it through the endpoint's Batch API); returns its id."""
+    from mlops_desk.core.batch import create_batch_run
     from mlops_desk.core.datasets import get_dataset
     from mlops_desk.core.registry import get_version
     from mlops_desk.core.runner import create_run as create
 
-    return create(store, get_version(store, model, number), get_dataset(store, dataset), options)
+    version, chosen = get_version(store, model, number), get_dataset(store, dataset)
+    if batch:
+        return create_batch_run(store, version, chosen, options)
+    return create(store, version, chosen, options)

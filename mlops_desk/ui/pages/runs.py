@@ -141,6 +141,7 @@ class RunsPage(Page):
         for run in runs:  # still going from an earlier window or the CLI: follow it
             if run.status == "running":
                 self.jobs.watch(run.id)
+        self.jobs.watch_batches(any(r.status == "submitted" for r in runs))
         for run_id in self.jobs.active_ids:  # a live run shows its live count
             job = self.jobs.job(run_id)
             if job is not None and job.progress is not None:

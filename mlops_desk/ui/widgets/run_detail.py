@@ -38,8 +38,8 @@ from mlops_desk.ui.models.run_queries import ResultQuery, load_latencies
 from mlops_desk.ui.models.run_results import RunResultsModel
 from mlops_desk.ui.widgets.run_metrics import RunMetricsPanel
 from mlops_desk.ui.widgets.run_progress import RunProgressPanel
-from mlops_desk.ui.widgets.table_columns import readable_table
 from mlops_desk.ui.widgets.run_row_detail import RowDetailPanel
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 SEARCH_DELAY_MS = 250
 LIVE_REFRESH_S = 1.0  # new rows and metrics so far, at most this often

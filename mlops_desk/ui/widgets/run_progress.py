@@ -71,9 +71,11 @@ class RunProgressPanel(QWidget):
             self.chart.set_points([])
         self._run_id, self._job = run.id, job
         live = job is not None
-        self.setVisible(live or run.status in RESUMABLE or run.status in ("queued", "running"))
-        self.cancel_button.setVisible(live)
-        self.cancel_button.setEnabled(live and not job.cancelling)
+        waiting = run.status == "submitted"  # a Batch API run: its batches run remotely
+        self.setVisible(live or waiting or run.status in RESUMABLE
+                        or run.status in ("queued", "running"))
+        self.cancel_button.setVisible(live or waiting)
+        self.cancel_button.setEnabled(waiting or (live and not job.cancelling))
         self.resume_button.setVisible(not live and run.status in RESUMABLE)
         if live:
             self.refresh()
