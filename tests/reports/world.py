@@ -71,6 +71,9 @@ def build_reported(store: Store, tmp: Path, server) -> Reported:
     deploy.deploy(store, "triage", 2, "production", reason=f"better {HTML_PAYLOAD}")
     password, query_key = f"pw-{uuid.uuid4().hex}", f"qk-{uuid.uuid4().hex}"
     port = server.base_url.split(":")[2].split("/")[0]
-    registry.update_endpoint(
-        store, "fake", base_url=f"http://alice:{password}@127.0.0.1:{port}/v1?key={query_key}")
+    registry.update_endpoint(store, "fake",
+                             base_url=f"http://127.0.0.1:{port}/v1?key={query_key}")
+    with store.transaction() as db:  # a password in the URL, as an older version stored it
+        db.execute("UPDATE endpoints SET base_url = ? WHERE name = 'fake'",
+                   [f"http://alice:{password}@127.0.0.1:{port}/v1?key={query_key}"])
     return Reported(ws, run_a, run_b, api_key, password, query_key)

@@ -33,6 +33,7 @@ from mlops_desk.ui.dialogs.new_version import NewVersionDialog
 from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
 from mlops_desk.ui.models.versions_table import NOTE, VersionRow, VersionsTableModel
 from mlops_desk.ui.pages.base import Page, vbox
+from mlops_desk.ui.report_export import ReportExporter, export_action, model_subject
 from mlops_desk.ui.widgets.config_diff import ConfigDiffView
 from mlops_desk.ui.widgets.item_list import FilterableList
 
@@ -137,6 +138,9 @@ class ModelsPage(Page):
                                                      self.toggle_archived)
         self.deploy_action = self.toolbar.addAction(theme.icon("deployments"), "Deploy to…",
                                                     self.open_deploy_dialog)  # issue 5
+        self.exporter = ReportExporter(ctx, self, lambda: model_subject(self.current_model))
+        self.export_action = export_action(self.exporter, self, "Export model card…")
+        self.toolbar.addAction(self.export_action)
         self.show_archived = QCheckBox("Show archived")
         self.show_archived.setChecked(True)
         self.show_archived.toggled.connect(lambda _checked: self._fill_versions())
@@ -307,6 +311,7 @@ class ModelsPage(Page):
         selected = self.selected_versions()
         has_model = self.details is not None
         self.new_version_action.setEnabled(has_model)
+        self.export_action.setEnabled(has_model and not self.exporter.busy)
         self.new_version_action.setText("New version from this one…" if len(selected) == 1
                                         else "New version…")
         self.compare_action.setEnabled(len(selected) == 2)
