@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PySide6.QtCore import QSettings, Qt
 
-from mlops_desk.core.reports.export import ACTION, verify_export
+from mlops_desk.core.errors import BadInput
+from mlops_desk.core.reports.export import ACTION, EXTENSIONS, verify_export
 from mlops_desk.ui import report_export
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.main_window import MainWindow
@@ -264,3 +267,34 @@ def test_a_format_the_kind_lacks_is_refused_in_one_line(qtbot, report_ctx, repor
                       "only a run or a comparison has; export the audit report as html, pdf, "
                       "md or json"]
     assert not (tmp_path / "audit.csv").exists()
+
+
+names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"),
+                min_size=1, max_size=40)
+
+
+@given(name=names, suffix=st.sampled_from(["", ".html", ".HTM", ".pdf", ".csv", ".xlsx", ".md",
+                                           ".markdown", ".json", ".txt", ".tar.gz"]),
+       picked=st.sampled_from(sorted(FILTERS)), kind=st.sampled_from(["run", "compare", "model",
+                                                                       "audit"]))
+def test_the_chosen_file_and_format_agree(name, suffix, picked, kind) -> None:
+    path = f"/reports/{name}{suffix}"
+    try:
+        file, fmt = report_export.chosen_file(path, FILTERS[picked], kind)
+    except BadInput as exc:
+        assert str(exc).startswith(("csv holds per-row results", "xlsx holds per-row results"))
+        assert kind in ("model", "audit")
+        return
+    assert EXTENSIONS[file.suffix.lower()] == fmt  # the file says what it holds
+    assert fmt in report_export.formats_for(kind)
+    if Path(path).suffix.lower() in EXTENSIONS:
+        assert file == Path(path)  # a name with a known extension is kept as typed
+    else:
+        assert fmt == picked and file == Path(path + report_export.SUFFIX[picked])
+
+
+@given(st.text(max_size=60))
+def test_suggested_file_names_are_plain(name) -> None:
+    stem = report_export.file_stem(name)
+    assert stem and "/" not in stem and "\\" not in stem and " " not in stem
+    assert not stem.startswith((".", "-"))
