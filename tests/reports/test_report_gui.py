@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QPushButton
 
 from mlops_desk.core.errors import BadInput
 from mlops_desk.core.reports.export import ACTION, EXTENSIONS, verify_export
@@ -298,3 +300,31 @@ def test_suggested_file_names_are_plain(name) -> None:
     stem = report_export.file_stem(name)
     assert stem and "/" not in stem and "\\" not in stem and " " not in stem
     assert not stem.startswith((".", "-"))
+
+
+def test_cancel_in_the_progress_dialog_writes_and_records_nothing(qtbot, report_ctx, reported,
+                                                                  save_as, tmp_path):
+    page = show_page(qtbot, report_ctx, ModelsPage(report_ctx), (1200, 800))
+    page.select_model("triage")
+    qtbot.waitUntil(lambda: page.details is not None, timeout=WAIT_MS)
+    # One pool thread, held busy: the export waits in the queue, so Cancel comes first.
+    report_ctx.tasks.pool.setMaxThreadCount(1)
+    gate = threading.Event()
+    report_ctx.tasks.start(gate.wait, 10)
+    events = len(exports(reported.store))
+    save_as(tmp_path / "card.html")
+    messages = []
+    report_ctx.status_message.connect(messages.append)
+    page.export_action.trigger()
+    assert page.exporter.busy and not page.export_action.isEnabled()
+    cancel = page.exporter.progress.findChild(QPushButton)
+    assert cancel.text() == "Cancel"
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    gate.set()
+    wait_idle(qtbot, report_ctx)
+
+    assert messages[-1] == "Export of the model card cancelled; nothing was written."
+    assert not (tmp_path / "card.html").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".card.html")]
+    assert len(exports(reported.store)) == events
+    assert page.exporter.progress is None and page.export_action.isEnabled()
