@@ -33,7 +33,8 @@ EXTRA_SHOTS = (
 SIZES = ("1280x800", "1920x1080")  # the first goes into --out itself, others a folder each
 # What to select on a page before its shot, so it shows more than an empty detail pane.
 PAGE_ACTIONS = {"Models": "select_model", "Datasets": "select_dataset",
-                "Runs": "select_best_run", "Endpoints": "select_endpoint"}
+                "Runs": "select_best_run", "Endpoints": "select_endpoint",
+                "Audit": "verify_audit"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,9 +143,13 @@ def compare_versions(page) -> None:
     page.select_runs([newest(1), newest(3)])
 
 
+def verify_audit(page) -> None:
+    page.verify()
+
+
 ACTIONS = {name: globals()[name] for name in (
     "select_model", "select_dataset", "select_endpoint", "select_best_run", "show_confusion",
-    "compare_versions")}
+    "compare_versions", "verify_audit")}
 
 
 if __name__ == "__main__":

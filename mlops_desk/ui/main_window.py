@@ -61,6 +61,7 @@ PAGES: tuple[str, ...] = (
     "endpoints.EndpointsPage",
     "deployments.DeploymentsPage",
     "monitor.MonitorPage",
+    "audit.AuditPage",
 )
 
 
@@ -164,9 +165,12 @@ class MainWindow(QMainWindow):
         self.new_run_action = self._action("&New run…", "Ctrl+R", self.new_run, icon="runs")
         self.sample_action = self._action("Load &sample workspace", None,
                                           self.load_sample_workspace)
+        self.export_action = self._action("&Export report…", "Ctrl+E", self.export_report,
+                                          icon="export")
         self.quit_action = self._action("&Quit", "Ctrl+Q", self.close)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        for action in (self.import_action, self.new_run_action, self.sample_action):
+        for action in (self.import_action, self.new_run_action, self.export_action,
+                       self.sample_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -299,6 +303,14 @@ class MainWindow(QMainWindow):
     def focus_filter(self) -> None:
         if self.current_page is not None:
             self.current_page.focus_filter()
+
+    def export_report(self) -> None:
+        """Ctrl+E: export what the current page shows (a run, a comparison, a model...)."""
+        from mlops_desk.ui.report_export import export_current
+
+        if not export_current(self.current_page):
+            self.statusBar().showMessage("Nothing to export on this page: select a run, two "
+                                         "runs, a model, or open the Audit page.", 8000)
 
     def refresh_page(self) -> None:
         page = self.current_page

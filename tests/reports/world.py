@@ -3,8 +3,9 @@
 Two runs of ``triage`` go through the run engine against the loopback OpenAI-compatible
 server, which requires the API key kept in the (in-memory) OS keyring: version 1 answers
 each row's ``answer`` column (payloads included), version 2 answers the expected label.
-Afterwards the endpoint's base URL gains a user:password and a key in its query string, so
-every report reads an endpoint with credentials it must not print.
+Afterwards the endpoint's base URL gains a user:password and a key in its query string (the
+password written, and audited, the way an older version did before such URLs were refused),
+so every report reads an endpoint and an audit event with credentials it must not print.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_desk.core import deploy, gates, registry, secrets
+from mlops_desk.core import audit, deploy, gates, registry, secrets
 from mlops_desk.core.runner import execute
 from mlops_desk.core.store import Store
 from tests.runner.helpers import Workspace, add_version, build_workspace
@@ -71,8 +72,10 @@ def build_reported(store: Store, tmp: Path, server) -> Reported:
     deploy.deploy(store, "triage", 2, "production", reason=f"better {HTML_PAYLOAD}")
     password, query_key = f"pw-{uuid.uuid4().hex}", f"qk-{uuid.uuid4().hex}"
     port = server.base_url.split(":")[2].split("/")[0]
-    # A URL with a password is refused now; one stored before that change must not leak.
-    with store.transaction() as db:
-        db.execute("UPDATE endpoints SET base_url = ? WHERE name = 'fake'",
-                   [f"http://alice:{password}@127.0.0.1:{port}/v1?key={query_key}"])
+    registry.update_endpoint(store, "fake",
+                             base_url=f"http://127.0.0.1:{port}/v1?key={query_key}")
+    stored = f"http://alice:{password}@127.0.0.1:{port}/v1?key={query_key}"
+    with store.transaction() as db:  # a password in the URL, as an older version stored it
+        db.execute("UPDATE endpoints SET base_url = ? WHERE name = 'fake'", [stored])
+        audit.append(store, "endpoint.edit", "endpoint:fake", {"base_url": stored})
     return Reported(ws, run_a, run_b, api_key, password, query_key)

@@ -140,6 +140,8 @@ def export_report(store: Store, kind: str, subject: dict[str, Any], path: str | 
     check_format(kind, fmt)
     if not path.parent.is_dir():
         raise BadInput(f"cannot write {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise BadInput(f"cannot write {path}: it is a folder")
 
     def step(n: int, message: str) -> None:
         if cancel is not None and getattr(cancel, "cancelled", False):
@@ -159,7 +161,10 @@ def export_report(store: Store, kind: str, subject: dict[str, Any], path: str | 
         event_id = audit.append(store, ACTION, report["subject"], {
             "kind": kind, "format": fmt, "sha256": digest, "file": path.name,
             "bytes": len(data), "audit_head": report["audit_head"]["hash"]})
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # the event stays (the log is append-only); no file has its hash
+            raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

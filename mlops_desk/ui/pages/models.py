@@ -42,6 +42,7 @@ from mlops_desk.ui.models.versions_table import (
 )
 from mlops_desk.ui.pages.archiving import Archiver
 from mlops_desk.ui.pages.base import Page, vbox
+from mlops_desk.ui.report_export import ReportExporter, export_action, model_subject
 from mlops_desk.ui.widgets.config_diff import ConfigDiffView
 from mlops_desk.ui.widgets.item_list import FilterableList
 from mlops_desk.ui.widgets.table_columns import readable_table
@@ -171,6 +172,9 @@ class ModelsPage(Page):
                                                      self.toggle_archived)
         self.deploy_action = self.toolbar.addAction(theme.icon("deployments"), "Deploy to…",
                                                     self.open_deploy_dialog)  # issue 5
+        self.exporter = ReportExporter(ctx, self, lambda: model_subject(self.current_model))
+        self.export_action = export_action(self.exporter, self, "Export model card…")
+        self.toolbar.addAction(self.export_action)
         self.show_archived = QCheckBox("Show archived versions")
         self.show_archived.setChecked(True)
         self.show_archived.toggled.connect(lambda _checked: self._fill_versions())
@@ -385,6 +389,7 @@ class ModelsPage(Page):
         selected = self.selected_versions()
         has_model = self.details is not None
         self.new_version_action.setEnabled(has_model)
+        self.export_action.setEnabled(has_model and not self.exporter.busy)
         self.new_version_action.setText("New version from this one…" if len(selected) == 1
                                         else "New version…")
         self.compare_action.setEnabled(len(selected) == 2)

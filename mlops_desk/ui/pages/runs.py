@@ -89,7 +89,7 @@ class RunsPage(Page):
         self.detail = RunDetailView(self.ctx)
         self.detail.cancel_requested.connect(self.jobs.cancel)
         self.detail.resume_requested.connect(self.resume_run)
-        self.compare_view = RunCompareView()
+        self.compare_view = RunCompareView(self.ctx)
         self.empty = QLabel("Select a run to see its results, or two runs to compare them.\n"
                             "Start one with “New run…” (Ctrl+R).")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)

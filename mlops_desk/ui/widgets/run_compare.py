@@ -20,6 +20,7 @@ from mlops_desk.ui.models.run_compare import (
 )
 from mlops_desk.ui.models.run_queries import Comparison
 from mlops_desk.ui.widgets.table_columns import readable_table
+from mlops_desk.ui.report_export import ReportExporter, beside, compare_subject, export_button
 
 ALPHA = 0.05
 
@@ -54,11 +55,15 @@ def _table(model, *, sortable: bool, stretch: int | str | None = None) -> QTable
 
 
 class RunCompareView(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, ctx=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.comparison: Comparison | None = None
         self.title = QLabel()
         self.title.setObjectName("sectionTitle")
+        self.exporter = self.export_button = None
+        if ctx is not None:  # exporting needs the app's store and task pool
+            self.exporter = ReportExporter(ctx, self, self.report_subject)
+            self.export_button = export_button(self.exporter)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -81,7 +86,10 @@ class RunCompareView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
+        if self.export_button is not None:
+            layout.addLayout(beside(self.title, self.export_button))
+        else:
+            layout.addWidget(self.title)
         layout.addWidget(self.summary)
         layout.addWidget(splitter, 1)
 
@@ -97,3 +105,8 @@ class RunCompareView(QWidget):
         shown = len(comparison.flipped)
         more = f" (first {shown:,} shown)" if shown < n else ""
         self.flipped_title.setText(f"Rows that changed verdict: {n:,}{more}")
+
+    def report_subject(self):
+        if self.comparison is None:
+            return None
+        return compare_subject(self.comparison.a, self.comparison.b)

@@ -36,6 +36,7 @@ from mlops_desk.ui.models.run_confusion import ConfusionModel
 from mlops_desk.ui.models.run_jobs import Job
 from mlops_desk.ui.models.run_queries import ResultQuery, load_latencies
 from mlops_desk.ui.models.run_results import RunResultsModel
+from mlops_desk.ui.report_export import ReportExporter, beside, export_button, run_subject
 from mlops_desk.ui.widgets.run_metrics import RunMetricsPanel
 from mlops_desk.ui.widgets.run_progress import RunProgressPanel
 from mlops_desk.ui.widgets.run_row_detail import RowDetailPanel
@@ -64,6 +65,8 @@ class RunDetailView(QWidget):
 
         self.title = QLabel()
         self.title.setObjectName("sectionTitle")
+        self.exporter = ReportExporter(ctx, self, lambda: run_subject(self.run, self._live))
+        self.export_button = export_button(self.exporter)
         self.subtitle = QLabel()
         self.subtitle.setWordWrap(True)
         self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -83,7 +86,7 @@ class RunDetailView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
+        layout.addLayout(beside(self.title, self.export_button))
         layout.addWidget(self.subtitle)
         layout.addWidget(self.progress)
         layout.addWidget(self.metrics)
@@ -182,6 +185,7 @@ class RunDetailView(QWidget):
         finished_now = changed and job is None
         self._live = job is not None
         self.run = run
+        self.export_button.setEnabled(job is None and not self.exporter.busy)
         self.title.setText(f"Run {run.id} · {run.model}:{run.version} on {run.dataset}")
         started = fmt.timestamp(run.started_at or run.created_at)
         scorer = run.settings.get("scorer", fmt.DASH)
