@@ -19,8 +19,8 @@ from mlops_desk.ui.models.run_compare import (
     metric_deltas,
 )
 from mlops_desk.ui.models.run_queries import Comparison
-from mlops_desk.ui.widgets.table_columns import readable_table
 from mlops_desk.ui.report_export import ReportExporter, beside, compare_subject, export_button
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 ALPHA = 0.05
 
