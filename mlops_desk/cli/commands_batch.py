@@ -19,7 +19,7 @@ def add_arguments(run) -> None:
     run.add_argument("--batch", action="store_true",
                      help="send the rows through the endpoint's Batch API (up to 24 h, lower "
                           "price)")
-    run.add_argument("--batch-size", type=arg_types.count, default=MAX_BATCH_ROWS,
+    run.add_argument("--batch-size", type=arg_types.whole(), default=MAX_BATCH_ROWS,
                      help=f"requests per batch file (default {MAX_BATCH_ROWS:,}; files stay "
                           "under 200 MB)")
     run.add_argument("--no-wait", action="store_true",
