@@ -44,8 +44,12 @@ _CHILDREN: list[subprocess.Popen] = []
 
 
 def run_command(db_path: Path | str, run_id: int) -> list[str]:
-    """The command line that executes (or resumes) ``run_id`` with this interpreter."""
-    args = ["run", "resume", str(run_id), "--db", str(db_path)]
+    """The command line that executes (or resumes) ``run_id`` with this interpreter.
+
+    A Batch API run is submitted and the child ends (``--no-wait``): the window follows
+    submitted runs on its own timer (``watch_batches``); online runs ignore the flag.
+    """
+    args = ["run", "resume", str(run_id), "--no-wait", "--db", str(db_path)]
     if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is the CLI
         return [sys.executable, *args]
     return [sys.executable, "-m", "mlops_desk", *args]
