@@ -103,7 +103,8 @@ class Upstream:
             outcome.take_usage(data.get("usage"))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
             raise _malformed(target, "chat completion") from None
-        return content
+        data["model"] = target.version.ref  # the version that served, not the upstream's id
+        return json.dumps(data).encode()
 
     # -- streaming -----------------------------------------------------------
 
@@ -168,7 +169,7 @@ class Upstream:
                      + (outcome.completion_tokens or 0)}
         return {
             "id": f"chatcmpl-mlops{time.time_ns()}", "object": "chat.completion",
-            "created": int(time.time()), "model": body["model"],
+            "created": int(time.time()), "model": target.version.ref,
             "choices": [{"index": 0, "message": {"role": "assistant",
                                                  "content": completion.text},
                          "logprobs": None, "finish_reason": "stop"}],
@@ -305,6 +306,9 @@ def _relayed_event(target: Target, event: bytes, outcome: Outcome,
         outcome.take_usage(obj["usage"])
         if not (want_usage or choices):
             return None  # the usage chunk we asked for on the client's behalf
+    if "model" in obj:  # the version that served, not the upstream's model id
+        obj["model"] = target.version.ref
+        return b"data: " + json.dumps(obj).encode() + b"\n\n"
     return event + b"\n\n"
 
 

@@ -19,6 +19,7 @@ def test_sync_chat_uses_the_deployed_version(served: Served) -> None:
             model="triage", messages=MESSAGES, temperature=0.9)
         reply = raw.parse()
     assert reply.choices[0].message.content == "bug"
+    assert reply.model == "triage:1"  # the version that served, not the upstream's model id
     assert reply.usage.prompt_tokens > 0
     assert raw.headers["x-mlops-desk-version"] == "triage:1"
     assert raw.headers["x-mlops-desk-served-as"] == "triage@production"
@@ -60,6 +61,7 @@ def test_streaming_sync_and_usage_only_when_asked(served: Served) -> None:
             model="triage", messages=[{"role": "user", "content": "ANSWER: billing"}],
             stream=True))
         assert "".join(c.choices[0].delta.content or "" for c in chunks) == "billing"
+        assert {c.model for c in chunks} == {"triage:1"}
         assert all(c.choices for c in chunks)  # no usage-only chunk the client did not ask for
         with_usage = list(client.chat.completions.create(
             model="triage", messages=[{"role": "user", "content": "ANSWER: billing"}],
