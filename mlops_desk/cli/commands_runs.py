@@ -10,14 +10,10 @@ from typing import Any
 from mlops_desk.cli import arg_types
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, fmt, info, print_json, print_table, utc_time
-from mlops_desk.core import registry, runs, user_input
+from mlops_desk.core import metric_catalogue, registry, runs, user_input
 from mlops_desk.core.errors import BadInput, CheckFailed, RunInterrupted
 
-SUMMARY_METRICS = (
-    "n_rows", "n_errors", "n_cached", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
-    "macro_f1", "micro_f1", "error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
-    "rows_per_s", "tokens_in", "tokens_out", "total_cost", "cost_per_1k",
-)
+SUMMARY_METRICS = metric_catalogue.SUMMARY
 
 
 def register(sub, common) -> None:
