@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlops_desk.core import audit, drift
+from mlops_desk.core.deploy import served_version
+from mlops_desk.core.errors import NotFound
 from mlops_desk.core.inference import render_messages
 from mlops_desk.core.metrics import percentile
 from mlops_desk.core.registry import Version, get_model, get_version
@@ -208,12 +210,13 @@ def check_drift(store: Store, model_name: str, *, environment: str = "production
     t = thresholds or DriftThresholds()
     model = get_model(store, model_name)
     now = time.time() if now is None else now
-    row = store.db.execute("SELECT v.number FROM environments e JOIN versions v "
-                           "ON v.id = e.version_id WHERE e.model_id = ? AND e.name = ?",
-                           [model.id, environment]).fetchone()
-    if row is None:
+    try:
+        number = served_version(store, model.name, environment)
+    except NotFound:  # no such environment: nothing can be deployed there
+        number = None
+    if number is None:
         return DriftReport(model.name, environment, None, None, window_s, "nothing deployed")
-    version = get_version(store, model.name, row[0])
+    version = get_version(store, model.name, number)
     run_id = reference_run(store, model.id, environment, version)
     report = DriftReport(model.name, environment, version.number, run_id, window_s,
                          "no reference")
