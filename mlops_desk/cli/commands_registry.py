@@ -217,14 +217,14 @@ def model_create(ctx: Context) -> int:
 
 def model_list(ctx: Context) -> int:
     store = ctx.store
-    rows = list(store.db.query(
-        "SELECT m.name, m.kind, m.labels, m.description, m.created_at, "
-        "(SELECT count(*) FROM versions v WHERE v.model_id = m.id) AS versions "
-        "FROM models m ORDER BY m.name"))
+    counts = registry.version_counts(store)
+    rows = [{"name": m.name, "kind": m.kind, "labels": m.labels, "description": m.description,
+             "created_at": m.created_at, "versions": counts.get(m.name, 0)}
+            for m in registry.list_models(store)]
     if ctx.json:
-        print_json([{**r, "labels": json.loads(r["labels"])} for r in rows])
+        print_json(rows)
         return 0
-    print_table([(r["name"], r["kind"], r["versions"], ",".join(json.loads(r["labels"])),
+    print_table([(r["name"], r["kind"], r["versions"], ",".join(r["labels"]),
                   r["description"]) for r in rows],
                 ["NAME", "KIND", "VERSIONS", "LABELS", "DESCRIPTION"])
     return 0

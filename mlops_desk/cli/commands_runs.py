@@ -210,8 +210,7 @@ class ProgressBar:
 def run_show(ctx: Context, run_id: int) -> int:
     run = runs.get_run(ctx.store, run_id)
     rows_filter = ctx.args.rows
-    where = {"wrong": "correct = 0", "errors": "error_class IS NOT NULL", "all": ""}
-    results = (runs.fetch_results(ctx.store, run_id, where=where[rows_filter])
+    results = (runs.fetch_results(ctx.store, run_id, filter=runs.ResultFilter(rows_filter))
                if rows_filter else [])
     if ctx.json:
         print_json({**run.to_dict(), **({"rows": results} if rows_filter else {})})

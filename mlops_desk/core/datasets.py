@@ -132,3 +132,24 @@ def iter_rows(store: Store, dataset_id: int, *, start: int = 0,
         params.append(limit)
     for idx, data in store.db.execute(sql, params):
         yield idx, json.loads(data)
+
+
+def input_texts(store: Store, dataset_id: int, indexes: list[int]) -> dict[int, str]:
+    """Row index -> the row's input columns as one line of text (for result tables)."""
+    texts: dict[int, str] = {}
+    if not indexes:
+        return texts
+    row = store.db.execute("SELECT input_cols FROM datasets WHERE id = ?", [dataset_id]).fetchone()
+    columns = json.loads(row[0]) if row else []
+    for start in range(0, len(indexes), 500):
+        part = indexes[start:start + 500]
+        marks = ", ".join("?" * len(part))
+        for idx, data in store.db.execute(
+                f"SELECT idx, data FROM dataset_rows WHERE dataset_id = ? AND idx IN ({marks})",
+                [dataset_id, *part]):
+            values = json.loads(data)
+            if len(columns) == 1:
+                texts[idx] = str(values.get(columns[0]) or "")
+            else:
+                texts[idx] = " · ".join(f"{c}: {values.get(c)}" for c in columns)
+    return texts

@@ -204,6 +204,20 @@ def _production_sample(store: Store, model_id: int, environment: str, version: V
     return predicted, [n for _, n in rows if n is not None], len(rows)
 
 
+# Columns of one gateway request, in the order ``write_requests`` takes them.
+REQUEST_COLUMNS = ("ts", "model_id", "environment", "version_id", "latency_ms", "status",
+                   "prompt_tokens", "completion_tokens", "cost", "error", "input_chars",
+                   "label", "stream")
+_INSERT_REQUESTS = (f"INSERT INTO gateway_requests ({', '.join(REQUEST_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})")
+
+
+def write_requests(store: Store, rows: list[tuple]) -> None:
+    """Append logged gateway requests in one transaction (an MlopsError leaves none written)."""
+    with store.transaction() as db:
+        db.conn.executemany(_INSERT_REQUESTS, rows)
+
+
 def check_drift(store: Store, model_name: str, *, environment: str = "production",
                 window_s: float = 3600.0, now: float | None = None,
                 thresholds: DriftThresholds | None = None, record: bool = False) -> DriftReport:

@@ -270,6 +270,13 @@ def list_models(store: Store) -> list[Model]:
     return [_model(r) for r in store.db.query("SELECT * FROM models ORDER BY name")]
 
 
+def version_counts(store: Store) -> dict[str, int]:
+    """Model name -> how many versions it has (0 for none), for listings."""
+    return dict(store.db.execute(
+        "SELECT m.name, (SELECT count(*) FROM versions v WHERE v.model_id = m.id) "
+        "FROM models m").fetchall())
+
+
 # -- versions ----------------------------------------------------------------
 
 CONFIG_KEYS = ("endpoint", "model_id", "system_prompt", "template", "params", "parser")

@@ -1,7 +1,7 @@
 """Which version serves a request's ``model``: ``NAME`` (production), ``NAME@ENV``, ``NAME:N``.
 
 Resolution is cached and the cache is dropped whenever another connection commits to the
-database (``PRAGMA data_version`` changes), so a deploy or rollback takes effect on the
+database (``Store.data_version`` changes), so a deploy or rollback takes effect on the
 next request without a restart, at the cost of one cheap pragma per request.
 """
 
@@ -112,7 +112,7 @@ class Router:
         return sorted(names, key=lambda name: (name.partition("@")[0], "@" in name))
 
     def _drop_stale(self) -> None:
-        version = self._store.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self._store.data_version()
         if version != self._data_version:
             self._targets.clear()
             self._data_version = version
