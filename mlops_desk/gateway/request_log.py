@@ -144,6 +144,6 @@ class RequestLog:
         models, self._active_models = self._active_models, set()
         for model in sorted(models):
             try:
-                monitoring.check_drift(self._store, model, record=True)
+                monitoring.record_drift(self._store, model)
             except Exception:  # a drift check must never stop request logging
                 log.exception("drift check for %s failed", model)
