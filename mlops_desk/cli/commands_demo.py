@@ -25,7 +25,7 @@ def demo_command(ctx: Context) -> int:
 
     def on_progress(p) -> None:
         if show:
-            sys.stderr.write(f"\r[{p.step}/{p.total}] {p.message[:70]:<70}")
+            sys.stderr.write(f"\r[{p.done}/{p.total}] {p.message[:70]:<70}")
             sys.stderr.flush()
 
     summary = load_sample_workspace(ctx.store, on_progress=on_progress)

@@ -12,14 +12,10 @@ from typing import Any
 from mlops_desk.cli import arg_types, commands_batch
 from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import error, fmt, info, print_json, print_table, utc_time
-from mlops_desk.core import registry, runs, user_input
+from mlops_desk.core import metric_catalogue, registry, runs, user_input
 from mlops_desk.core.errors import BadInput, CheckFailed, RunInterrupted
 
-SUMMARY_METRICS = (
-    "n_rows", "n_errors", "n_cached", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
-    "macro_f1", "micro_f1", "error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
-    "rows_per_s", "tokens_in", "tokens_out", "total_cost", "cost_per_1k",
-)
+SUMMARY_METRICS = metric_catalogue.SUMMARY
 
 
 def register(sub, common) -> None:
@@ -315,8 +311,7 @@ class JsonProgress:
 def run_show(ctx: Context, run_id: int) -> int:
     run = runs.get_run(ctx.store, run_id)
     rows_filter = ctx.args.rows
-    where = {"wrong": "correct = 0", "errors": "error_class IS NOT NULL", "all": ""}
-    results = (runs.fetch_results(ctx.store, run_id, where=where[rows_filter])
+    results = (runs.fetch_results(ctx.store, run_id, filter=runs.ResultFilter(rows_filter))
                if rows_filter else [])
     batches = commands_batch.batch.batch_ids(ctx.store, run_id)
     if ctx.json:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from mlops_desk.core.secrets import redact
+from mlops_desk.core.error_line import print_error
 
 
 def print_json(value: Any) -> None:
@@ -48,8 +48,7 @@ def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
 
 def error(message: str) -> None:
     """The one clear line on stderr that every failing command prints."""
-    text = " ".join(redact(str(message)).split())
-    print(f"mlops-desk: error: {text}", file=sys.stderr)
+    print_error(message)
 
 
 def error_text(exc: Exception) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_desk.core import audit
+from mlops_desk.core import audit, work
 from mlops_desk.core.dataset_io import content_sha256, read_table, select_columns, validate
 from mlops_desk.core.errors import BadInput, Conflict, NotFound
 from mlops_desk.core.names import check_name, check_name_free
@@ -54,14 +54,15 @@ def _dataset(row: dict) -> Dataset:
 
 def import_dataset(
     store: Store, path: str | Path, name: str, *, input_cols: list[str] | None = None,
-    expected_col: str | None = None, on_progress: Callable[[int, int], None] | None = None,
-    encoding: str | None = None,
+    expected_col: str | None = None, on_progress: work.OnProgress | None = None,
+    encoding: str | None = None, cancel: work.CancelToken | None = None,
 ) -> tuple[Dataset, bool]:
     """Read, validate and snapshot a file. Identical content returns the existing snapshot.
 
     Returns (dataset, created). Nothing is written unless the whole file is good. ``encoding``
     is for text files that are not UTF-8 (see ``read_table``); the snapshot's sha256 depends
-    on the cells only, so the same table in UTF-8 and in cp1252 is one snapshot.
+    on the cells only, so the same table in UTF-8 and in cp1252 is one snapshot. Long work
+    per ``core.work``: a ``Progress`` per batch of rows stored; a cancel keeps nothing.
     """
     check_name(name, "dataset")
     table = read_table(path, encoding)
@@ -99,8 +100,9 @@ def import_dataset(
                                                    ensure_ascii=False))
                  for i, row in enumerate(batch)],
             )
-            if on_progress:
-                on_progress(min(start + INSERT_BATCH, total), total)
+            if work.is_cancelled(cancel):  # raised inside the transaction: nothing is kept
+                raise work.Cancelled(f"import of dataset {name} cancelled; nothing was imported")
+            work.report(on_progress, min(start + INSERT_BATCH, total), total, "rows stored")
         audit.append(store, "dataset.import", f"dataset:{name}",
                      {"sha256": digest, "n_rows": total, "source": Path(path).name,
                       "input_cols": inputs, "expected_col": expected})
@@ -134,3 +136,24 @@ def iter_rows(store: Store, dataset_id: int, *, start: int = 0,
         params.append(limit)
     for idx, data in store.db.execute(sql, params):
         yield idx, json.loads(data)
+
+
+def input_texts(store: Store, dataset_id: int, indexes: list[int]) -> dict[int, str]:
+    """Row index -> the row's input columns as one line of text (for result tables)."""
+    texts: dict[int, str] = {}
+    if not indexes:
+        return texts
+    row = store.db.execute("SELECT input_cols FROM datasets WHERE id = ?", [dataset_id]).fetchone()
+    columns = json.loads(row[0]) if row else []
+    for start in range(0, len(indexes), 500):
+        part = indexes[start:start + 500]
+        marks = ", ".join("?" * len(part))
+        for idx, data in store.db.execute(
+                f"SELECT idx, data FROM dataset_rows WHERE dataset_id = ? AND idx IN ({marks})",
+                [dataset_id, *part]):
+            values = json.loads(data)
+            if len(columns) == 1:
+                texts[idx] = str(values.get(columns[0]) or "")
+            else:
+                texts[idx] = " · ".join(f"{c}: {values.get(c)}" for c in columns)
+    return texts

@@ -82,8 +82,40 @@ def get_environment(store: Store, model_name: str, name: str) -> Environment:
 
 
 def deployed_version(store: Store, model_name: str, environment: str) -> Version | None:
-    env = get_environment(store, model_name, environment)
-    return None if env.version is None else get_version(store, model_name, env.version)
+    number = served_version(store, model_name, environment)
+    return None if number is None else get_version(store, model_name, number)
+
+
+# -- which version serves --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    """One environment that serves a version now."""
+
+    model: str
+    environment: str
+    version: int
+
+
+def served_version(store: Store, model_name: str, environment: str) -> int | None:
+    """The version number ``model_name@environment`` serves now, None when nothing is deployed
+    there; NotFound when the model or the environment does not exist."""
+    return get_environment(store, model_name, environment).version
+
+
+def served(store: Store, *, model: str | None = None,
+           environment: str | None = None) -> list[Served]:
+    """Every environment that serves a version, optionally of one model or one environment
+    name, ordered by model name then environment creation: the batch form of
+    ``served_version`` for pages and the gateway that list many at once. Raw ``store.conn``
+    so the Overview does not pay for sqlite-utils' import."""
+    sql = ("SELECT m.name, e.name, v.number FROM environments e "
+           "JOIN models m ON m.id = e.model_id JOIN versions v ON v.id = e.version_id "
+           "WHERE (? IS NULL OR m.name = ?) AND (? IS NULL OR e.name = ?) "
+           "ORDER BY m.name, e.id")
+    rows = store.conn.execute(sql, [model, model, environment, environment]).fetchall()
+    return [Served(*row) for row in rows]
 
 
 # -- history ---------------------------------------------------------------------

@@ -17,25 +17,20 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mlops_desk.core import audit
+from mlops_desk.core import audit, metric_catalogue
 from mlops_desk.core.datasets import Dataset, get_dataset, get_dataset_by_id
 from mlops_desk.core.errors import BadInput, CheckFailed
 from mlops_desk.core.metrics import compare_runs
 from mlops_desk.core.registry import Version, get_model
 from mlops_desk.core.store import Store, utcnow
 
-# Metrics a rule may name: the numeric, top-level keys of core.metrics.compute_metrics.
-GATE_METRICS = (
-    "accuracy", "accuracy_ci_low", "accuracy_ci_high", "macro_f1", "micro_f1", "mean_score",
-    "error_rate", "latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms",
-    "latency_max_ms", "latency_mean_ms", "rows_per_s", "total_cost", "cost_per_1k",
-    "n_rows", "n_errors", "tokens_in", "tokens_out",
-)
+# Metrics a rule may name, and the significance of "not worse": the catalogue's.
+GATE_METRICS = metric_catalogue.GATEABLE
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
         "==": operator.eq}
 _RULE = re.compile(r"^\s*([a-z0-9_]+)\s*(>=|<=|==|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)"
                    r"\s*$", re.IGNORECASE)
-DEFAULT_ALPHA = 0.05
+DEFAULT_ALPHA = metric_catalogue.SIGNIFICANCE
 
 
 @dataclass(frozen=True)

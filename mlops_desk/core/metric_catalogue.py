@@ -90,6 +90,17 @@ HEADLINE: tuple[str, ...] = (
     "accuracy", "macro_f1", "micro_f1", "error_rate", "latency_p50_ms", "latency_p95_ms",
     "latency_p99_ms", "rows_per_s", "total_cost", "cost_per_1k", "n_rows", "n_errors",
 )
+# What the CLI prints after a run (a terminal has room for more than a headline).
+SUMMARY: tuple[str, ...] = (
+    "n_rows", "n_errors", "n_cached", "accuracy", "accuracy_ci_low", "accuracy_ci_high",
+    "macro_f1", "micro_f1", "error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
+    "rows_per_s", "tokens_in", "tokens_out", "total_cost", "cost_per_1k",
+)
+# What the charts plot over time.
+CHARTED: tuple[str, ...] = (
+    "accuracy", "accuracy_ci_low", "accuracy_ci_high", "latency_p95_ms", "error_rate",
+    "cost_per_1k", "n_rows",
+)
 
 
 def info(key: str) -> MetricInfo:

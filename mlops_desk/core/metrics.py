@@ -30,20 +30,15 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from mlops_desk.core.metric_catalogue import CATALOGUE
 from mlops_desk.core.scoring import has_expected
 
 Z_95 = 1.959963984540054
 OTHER = "(other)"
 ERROR = "(error)"
 _PERCENTILES = (50, 90, 95, 99)
-# The flat numeric metrics, in display order; compare_runs reports a delta for each.
-NUMERIC_KEYS = (
-    "n_rows", "n_scored", "n_correct", "n_errors", "n_cached",
-    "accuracy", "accuracy_ci_low", "accuracy_ci_high", "macro_f1", "micro_f1",
-    "error_rate", "mean_score",
-    *(f"latency_p{q}_ms" for q in _PERCENTILES), "latency_max_ms", "latency_mean_ms",
-    "wall_s", "rows_per_s", "tokens_in", "tokens_out", "total_cost", "cost_per_1k",
-)  # fmt: skip
+# The flat numeric metrics, in the catalogue's order; compare_runs reports a delta for each.
+NUMERIC_KEYS = tuple(m.key for m in CATALOGUE)
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:

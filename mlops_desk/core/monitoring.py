@@ -13,8 +13,14 @@ gate dataset, or on any dataset). Two signals:
 
 A signal fires only when it is both significant (p < ``alpha``) and large enough to matter
 (PSI / KS D at least the minimum), so a big window does not alarm on trivial shifts and a
-tiny one does not alarm on noise. ``check_drift(record=True)`` appends an audit event when
-a model starts (or stops) drifting, not on every check.
+tiny one does not alarm on noise.
+
+Reading never writes: ``check_drift`` and ``monitor`` only read, whatever window the
+reader chose. Only ``record_drift`` writes: on the fixed ``RECORD_WINDOW_S`` with the
+default thresholds, it appends an audit event when a model starts (or stops) drifting, not
+on every check. The gateway's request-log writer calls it every few minutes for the models
+that had traffic, and ``mlops-desk monitor --record`` calls it for CI; so the audit log
+says the same whoever looked, and how.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlops_desk.core import audit, drift
+from mlops_desk.core.deploy import served_version
+from mlops_desk.core.errors import NotFound
 from mlops_desk.core.inference import render_messages
 from mlops_desk.core.metrics import percentile
 from mlops_desk.core.registry import Version, get_model, get_version
@@ -202,18 +210,37 @@ def _production_sample(store: Store, model_id: int, environment: str, version: V
     return predicted, [n for _, n in rows if n is not None], len(rows)
 
 
+# Columns of one gateway request, in the order ``write_requests`` takes them.
+REQUEST_COLUMNS = ("ts", "model_id", "environment", "version_id", "latency_ms", "status",
+                   "prompt_tokens", "completion_tokens", "cost", "error", "input_chars",
+                   "label", "stream")
+_INSERT_REQUESTS = (f"INSERT INTO gateway_requests ({', '.join(REQUEST_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})")
+
+
+def write_requests(store: Store, rows: list[tuple]) -> None:
+    """Append logged gateway requests in one transaction (an MlopsError leaves none written)."""
+    with store.transaction() as db:
+        db.conn.executemany(_INSERT_REQUESTS, rows)
+
+
+RECORD_WINDOW_S = 3600.0  # the one window drift state changes are recorded on
+
+
 def check_drift(store: Store, model_name: str, *, environment: str = "production",
                 window_s: float = 3600.0, now: float | None = None,
-                thresholds: DriftThresholds | None = None, record: bool = False) -> DriftReport:
+                thresholds: DriftThresholds | None = None) -> DriftReport:
+    """Drift of the deployed version's traffic over the last ``window_s``; reads only."""
     t = thresholds or DriftThresholds()
     model = get_model(store, model_name)
     now = time.time() if now is None else now
-    row = store.db.execute("SELECT v.number FROM environments e JOIN versions v "
-                           "ON v.id = e.version_id WHERE e.model_id = ? AND e.name = ?",
-                           [model.id, environment]).fetchone()
-    if row is None:
+    try:
+        number = served_version(store, model.name, environment)
+    except NotFound:  # no such environment: nothing can be deployed there
+        number = None
+    if number is None:
         return DriftReport(model.name, environment, None, None, window_s, "nothing deployed")
-    version = get_version(store, model.name, row[0])
+    version = get_version(store, model.name, number)
     run_id = reference_run(store, model.id, environment, version)
     report = DriftReport(model.name, environment, version.number, run_id, window_s,
                          "no reference")
@@ -228,7 +255,7 @@ def check_drift(store: Store, model_name: str, *, environment: str = "production
         report.status = "insufficient data"
         report.reasons.append(f"{n_prod} production request(s) in the window, "
                               f"{len(ref_lengths)} reference row(s); need {t.min_samples} each")
-        return _recorded(store, report, record)
+        return report
 
     report.ks_d, report.ks_p = drift.ks_test(ref_lengths, prod_lengths)
     if report.ks_p < t.alpha and report.ks_d >= t.ks_d_min:
@@ -245,12 +272,16 @@ def check_drift(store: Store, model_name: str, *, environment: str = "production
                 f"output labels drifted: PSI = {report.psi:.3f} (>= {t.psi_min:g}), "
                 f"chi-square p = {report.chi2_p:.3g} (< {t.alpha:g}); reference run {run_id}")
     report.status = "drift" if report.reasons else "ok"
-    return _recorded(store, report, record)
+    return report
 
 
-def _recorded(store: Store, report: DriftReport, record: bool) -> DriftReport:
-    """Audit a change of state (ok -> drift, drift -> ok) once, not every check."""
-    if not record or report.status not in ("ok", "drift"):
+def record_drift(store: Store, model_name: str, *, environment: str = "production",
+                 now: float | None = None) -> DriftReport:
+    """Check drift on the fixed window and audit a change of state (ok -> drift, drift ->
+    ok) once, not every check. The only writer of drift state."""
+    report = check_drift(store, model_name, environment=environment,
+                         window_s=RECORD_WINDOW_S, now=now)
+    if report.status not in ("ok", "drift"):
         return report
     key = f"drift:{report.model}@{report.environment}"
     with store.transaction() as db:
@@ -268,12 +299,11 @@ def _recorded(store: Store, report: DriftReport, record: bool) -> DriftReport:
 
 
 def monitor(store: Store, model_name: str, *, window_s: float = 3600.0,
-            now: float | None = None, record: bool = True) -> dict[str, Any]:
-    """The ``monitor`` command's figures: totals, per-minute traffic and drift."""
+            now: float | None = None) -> dict[str, Any]:
+    """The ``monitor`` command's figures: totals, per-minute traffic and drift (reads only)."""
     now = time.time() if now is None else now
     since = now - window_s
     data = summary(store, model_name, since=since, until=now)
     data["per_minute"] = traffic(store, model_name, since=since, until=now)
-    data["drift"] = check_drift(store, model_name, window_s=window_s, now=now,
-                                record=record).to_dict()
+    data["drift"] = check_drift(store, model_name, window_s=window_s, now=now).to_dict()
     return data

@@ -21,6 +21,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from mlops_desk.core.deploy import served
 from mlops_desk.core.reference import Reference, reference_datasets
 from mlops_desk.core.store import Store
 
@@ -133,30 +134,24 @@ def latest_by_version(store: Store, model_name: str,
 def production_versions(store: Store) -> dict[str, int]:
     """Model name -> the version its ``production`` environment points at (deployed ones).
 
-    One query over the deploy tables, as ``deploy.deployed_version`` reads them, instead of
-    three queries per model: the Overview lists every model at once.
+    One query (``deploy.served``) instead of three per model: the Overview lists every model
+    at once.
     """
     try:
-        rows = store.conn.execute(
-            "SELECT m.name, v.number FROM environments e JOIN models m ON m.id = e.model_id "
-            "JOIN versions v ON v.id = e.version_id WHERE e.name = 'production'").fetchall()
+        return {s.model: s.version for s in served(store, environment="production")}
     except sqlite3.OperationalError:  # a schema without deploys
         return {}
-    return dict(rows)
 
 
 def environments_by_version(store: Store, model_name: str) -> dict[int, list[str]]:
     """Version number -> the environments (production, staging, ...) pointing at it."""
     try:
-        rows = store.conn.execute(
-            "SELECT v.number, e.name FROM environments e JOIN models m ON m.id = e.model_id "
-            "JOIN versions v ON v.id = e.version_id WHERE m.name = ? ORDER BY e.name",
-            [model_name]).fetchall()
+        rows = sorted(served(store, model=model_name), key=lambda s: s.environment)
     except sqlite3.OperationalError:  # a schema without deploys
         return {}
     found: dict[int, list[str]] = defaultdict(list)
-    for number, env in rows:
-        found[number].append(env)
+    for s in rows:
+        found[s.version].append(s.environment)
     return dict(found)
 
 

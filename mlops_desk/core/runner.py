@@ -27,13 +27,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from mlops_desk.core import row_results, run_control, runs, secrets
+from mlops_desk.core import row_results, run_control, runs, secrets, work
 from mlops_desk.core.datasets import Dataset, get_dataset_by_id, iter_rows
 from mlops_desk.core.endpoint_check import load_target
 from mlops_desk.core.errors import BadInput, MlopsError, RunAborted, RunInterrupted
@@ -101,28 +100,17 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    errors: int
-    cached: int
-    rows_per_s: float
-    eta_s: float | None
-    concurrency: int
+class Progress(work.Progress):
+    """The long-work ``Progress`` (``done`` of ``total`` rows) with a run's live figures."""
+
+    errors: int = 0
+    cached: int = 0
+    rows_per_s: float = 0.0
+    eta_s: float | None = None
+    concurrency: int = 0
 
 
-class CancelToken:
-    """Set from any thread; the engine notices within ~50 ms."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
+CancelToken = work.CancelToken  # the core protocol's token, under the name callers know
 
 
 # -- creating runs -----------------------------------------------------------

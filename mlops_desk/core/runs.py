@@ -10,6 +10,7 @@ from typing import Any
 from mlops_desk.core import audit, processes
 from mlops_desk.core.errors import BadInput, Conflict, NotFound
 from mlops_desk.core.store import Store, utcnow
+from mlops_desk.core.user_input import int_or_none
 
 STATUSES = ("queued", "running", "completed", "cancelled", "interrupted", "failed",
             "submitted", "awaiting-results")  # the last two: Batch API and offline runs
@@ -199,14 +200,79 @@ def results_for_metrics(store: Store, run_id: int) -> list[dict[str, Any]]:
     return rows
 
 
-def fetch_results(store: Store, run_id: int, *, where: str = "", params: list | None = None,
-                  order: str = "row_idx", limit: int | None = None,
+# -- row results for tables and reports ---------------------------------------
+
+# Which rows a filter keeps. "wrong" counts failed rows (they score as wrong, see
+# core.metrics); "wrong_answer" is an answer that came back and was wrong.
+RESULT_STATUSES: dict[str, str] = {
+    "all": "",
+    "wrong": "correct = 0",
+    "errors": "error_class IS NOT NULL AND error_class != ''",
+    "wrong_answer": "correct = 0 AND (error_class IS NULL OR error_class = '')",
+}
+# Columns a result table may sort by (row_idx breaks ties, so pages never overlap).
+RESULT_SORT_KEYS = ("row_idx", "expected", "prediction", "correct", "latency_ms", "cost",
+                    "attempts", "error_class", "cached")
+_SEARCHED = ("output", "prediction", "expected", "error_message")
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """Which row results to show: a status (a key of RESULT_STATUSES) and free text, found in
+    the answer, prediction, expected value, error or the row's input (digits also match the
+    row number)."""
+
+    status: str = "all"
+    search: str = ""
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL condition (and its parameters) over run_results; built here only."""
+        if self.status not in RESULT_STATUSES:
+            raise BadInput(f"unknown result filter {self.status!r}; use one of "
+                           f"{', '.join(RESULT_STATUSES)}")
+        clauses, params = [], []
+        if RESULT_STATUSES[self.status]:
+            clauses.append(RESULT_STATUSES[self.status])
+        text = self.search.strip()
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            parts = [f"coalesce({f}, '') LIKE ? ESCAPE '\\'" for f in _SEARCHED]
+            parts.append("row_idx IN (SELECT idx FROM dataset_rows WHERE dataset_id = "
+                         "(SELECT dataset_id FROM runs WHERE id = run_id) "
+                         "AND data LIKE ? ESCAPE '\\')")
+            params += [like] * len(_SEARCHED) + [like]
+            row = int_or_none(text)  # not isdigit(): '²' is a digit that int() refuses
+            if row is not None:
+                parts.append("row_idx = ?")
+                params.append(row)
+            clauses.append(" OR ".join(parts))
+        return " AND ".join(f"({c})" for c in clauses), params
+
+
+def fetch_results(store: Store, run_id: int, *, filter: ResultFilter | None = None,
+                  sort: str = "row_idx", descending: bool = False, limit: int | None = None,
                   offset: int = 0) -> list[dict[str, Any]]:
-    """Full row results for tables and reports (``where`` is built by our own callers)."""
+    """Full row results for tables and reports, filtered and sorted by typed values."""
+    where, params = (filter or ResultFilter()).where()
+    column = sort if sort in RESULT_SORT_KEYS else "row_idx"
+    direction = "DESC" if descending else "ASC"
     sql = f"SELECT {', '.join(RESULT_COLUMNS)} FROM run_results WHERE run_id = ?"
     if where:
         sql += f" AND ({where})"
-    sql += f" ORDER BY {order}"
+    sql += f" ORDER BY {column} {direction}, row_idx {direction}"
     if limit is not None:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    return list(store.db.query(sql, [run_id, *(params or [])]))
+    return list(store.db.query(sql, [run_id, *params]))
+
+
+def count_results(store: Store, run_id: int, filter: ResultFilter | None = None) -> int:
+    where, params = (filter or ResultFilter()).where()
+    sql = "SELECT count(*) FROM run_results WHERE run_id = ?" + (f" AND ({where})" if where else "")
+    return store.db.execute(sql, [run_id, *params]).fetchone()[0]
+
+
+def sent_latencies(store: Store, run_id: int) -> list[float]:
+    """Latencies of rows actually sent (not cached, no error), as the metrics count them."""
+    return [r[0] for r in store.db.execute(
+        "SELECT latency_ms FROM run_results WHERE run_id = ? AND cached = 0 "
+        "AND (error_class IS NULL OR error_class = '') AND latency_ms IS NOT NULL", [run_id])]

@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import importlib.resources
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mlops_desk.core import registry, runner, runs
+from mlops_desk.core import registry, runner, runs, work
 from mlops_desk.core.datasets import Dataset, import_dataset
 from mlops_desk.core.errors import Conflict, NotFound
 from mlops_desk.core.store import Store
@@ -79,14 +79,7 @@ NEGATIVE_WEIGHT = 2.2
 ERROR_RATE = 0.006
 
 
-@dataclass(frozen=True)
-class SampleProgress:
-    step: int
-    total: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.step}/{self.total}: {self.message}"
+SampleProgress = work.Progress  # one step of loading: done of total, and what
 
 
 @dataclass
@@ -107,26 +100,26 @@ def sample_exists(store: Store) -> bool:
     return True
 
 
-def load_sample_workspace(store: Store, on_progress: Callable[[SampleProgress], None] | None = None,
-                          cancel: runner.CancelToken | None = None, *,
+def load_sample_workspace(store: Store, on_progress: work.OnProgress | None = None,
+                          cancel: work.CancelToken | None = None, *,
                           now: datetime | None = None) -> SampleSummary:
     """Create the sample workspace; a no-op (``created=False``) when it already exists.
 
-    ``on_progress`` gets one ``SampleProgress`` per step (one argument, so a Qt signal can
-    carry it); ``cancel`` stops between steps and cancels a run in progress.
+    The core long-work protocol (``core.work``): ``on_progress`` gets one ``Progress`` per
+    step; ``cancel`` stops between steps and cancels a run in progress. A cancelled load keeps
+    what it made and returns with ``cancelled=True``.
     """
     if sample_exists(store):
         return SampleSummary(created=False)
     now = now or datetime.now(UTC)
-    cancel = cancel or runner.CancelToken()
+    cancel = cancel or work.CancelToken()
     total = 3 + len(VERSIONS) + len(RUNS) + 2
     step = 0
 
     def progress(message: str) -> bool:
         nonlocal step
         step += 1
-        if on_progress is not None:
-            on_progress(SampleProgress(step, total, message))
+        work.report(on_progress, step, total, message)
         return not cancel.cancelled
 
     summary = SampleSummary(created=True)
@@ -198,7 +191,7 @@ def _import_reviews(store: Store) -> Dataset:
 
 
 def _run(store: Store, number: int, dataset: Dataset, stop_share: float | None,
-         cancel: runner.CancelToken) -> int:
+         cancel: work.CancelToken) -> int:
     version = registry.get_version(store, MODEL, number)
     # No cache: each run really calls the model, so latencies differ from run to run.
     # The interrupted run goes slower (2 workers) so it is stopped part-way through.
@@ -217,10 +210,10 @@ def _run(store: Store, number: int, dataset: Dataset, stop_share: float | None,
     return run_id
 
 
-class _LinkedToken(runner.CancelToken):
+class _LinkedToken(work.CancelToken):
     """Cancelled by itself or by the caller's token."""
 
-    def __init__(self, parent: runner.CancelToken):
+    def __init__(self, parent: work.CancelToken):
         super().__init__()
         self.parent = parent
 

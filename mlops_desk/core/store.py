@@ -112,6 +112,11 @@ class Store:
             self._connections.append(conn)
         return conn
 
+    def data_version(self) -> int:
+        """A number that changes when another connection commits (PRAGMA data_version): a
+        cache of what the database says is stale when it differs from the last one seen."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
     @property
     def conn(self) -> sqlite3.Connection:
         """The calling thread's raw connection."""

@@ -18,19 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mlops_desk.core import metric_catalogue
 from mlops_desk.core.reference import reference_datasets
 from mlops_desk.core.store import Store
 
-# Plotted metrics: (key in the series, json path in runs.metrics).
-METRICS = (
-    ("accuracy", "$.accuracy"),
-    ("ci_low", "$.accuracy_ci_low"),
-    ("ci_high", "$.accuracy_ci_high"),
-    ("latency_p95_ms", "$.latency_p95_ms"),
-    ("error_rate", "$.error_rate"),
-    ("cost_per_1k", "$.cost_per_1k"),
-    ("n_rows", "$.n_rows"),
-)
+# Plotted metrics, from the catalogue: (key in the series, json path in runs.metrics); the
+# interval ends keep their short series keys, which the chart draws as one band.
+_SERIES_KEY = {"accuracy_ci_low": "ci_low", "accuracy_ci_high": "ci_high"}
+METRICS = tuple((_SERIES_KEY.get(key, key), f"$.{key}") for key in metric_catalogue.CHARTED)
 MAX_MODELS = 12  # "all models" draws the ones with the most recent runs, at most this many
 MAX_MARKERS = 400
 # julianday -> Unix epoch seconds, done in SQL so Python never parses 10,000 timestamps.

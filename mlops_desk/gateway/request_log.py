@@ -26,12 +26,6 @@ MAX_BACKLOG = 100_000  # entries kept while the database is locked; older ones a
 _STOP = object()
 log = get_logger("gateway.log")
 
-_INSERT = (
-    "INSERT INTO gateway_requests (ts, model_id, environment, version_id, latency_ms, status, "
-    "prompt_tokens, completion_tokens, cost, error, input_chars, label, stream) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -53,6 +47,7 @@ class Entry:
     stream: bool
 
     def row(self) -> tuple:
+        """The values of ``monitoring.REQUEST_COLUMNS``."""
         label = None
         if self.text is not None and (self.labels or self.parser not in ("text", "json")):
             try:
@@ -137,8 +132,7 @@ class RequestLog:
         if not rows:
             return
         try:
-            with self._store.transaction() as db:
-                db.conn.executemany(_INSERT, rows)
+            monitoring.write_requests(self._store, rows)
         except MlopsError as exc:  # locked or full: keep the rows and try again next round
             self._backlog = rows[-MAX_BACKLOG:]
             log.warning("request log not written (%d pending): %s", len(self._backlog), exc)
@@ -150,6 +144,6 @@ class RequestLog:
         models, self._active_models = self._active_models, set()
         for model in sorted(models):
             try:
-                monitoring.check_drift(self._store, model, record=True)
+                monitoring.record_drift(self._store, model)
             except Exception:  # a drift check must never stop request logging
                 log.exception("drift check for %s failed", model)

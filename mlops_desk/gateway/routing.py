@@ -1,7 +1,7 @@
 """Which version serves a request's ``model``: ``NAME`` (production), ``NAME@ENV``, ``NAME:N``.
 
 Resolution is cached and the cache is dropped whenever another connection commits to the
-database (``PRAGMA data_version`` changes), so a deploy or rollback takes effect on the
+database (``Store.data_version`` changes), so a deploy or rollback takes effect on the
 next request without a restart, at the cost of one cheap pragma per request.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_desk.core import secrets, user_input
+from mlops_desk.core.deploy import served, served_version
 from mlops_desk.core.errors import BadInput, MlopsError, NotFound
 from mlops_desk.core.inference import request_params
 from mlops_desk.core.registry import (
@@ -102,9 +103,7 @@ class Router:
 
     def served_names(self) -> list[str]:
         """Every name that resolves now: NAME (production) and NAME@ENV per deployed env."""
-        rows = self._store.db.execute(
-            "SELECT m.name, e.name FROM environments e JOIN models m ON m.id = e.model_id "
-            "WHERE e.version_id IS NOT NULL ORDER BY m.name, e.id").fetchall()
+        rows = [(s.model, s.environment) for s in served(self._store)]
         names = []
         for model, env in rows:
             if env == DEFAULT_ENVIRONMENT:
@@ -113,7 +112,7 @@ class Router:
         return sorted(names, key=lambda name: (name.partition("@")[0], "@" in name))
 
     def _drop_stale(self) -> None:
-        version = self._store.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self._store.data_version()
         if version != self._data_version:
             self._targets.clear()
             self._data_version = version
@@ -127,7 +126,7 @@ class Router:
             raise not_found(f"The model '{name}' does not exist: no model named "
                             f"'{model_name}' is registered.") from None
         if number is None:
-            number = self._env_version(name, model.id, model.name, env)
+            number = self._env_version(name, model.name, env)
         try:
             version = get_version(self._store, model.name, number)
         except NotFound:
@@ -141,18 +140,16 @@ class Router:
         return Target(model.id, model.name, tuple(model.labels), env, version, endpoint, params,
                       frozenset(str(k) for k in allowed), self._key(endpoint, name))
 
-    def _env_version(self, name: str, model_id: int, model: str, env: str | None) -> int:
-        row = self._store.db.execute(
-            "SELECT e.version_id, v.number FROM environments e LEFT JOIN versions v "
-            "ON v.id = e.version_id WHERE e.model_id = ? AND e.name = ?", [model_id, env]
-        ).fetchone()
-        if row is None:
+    def _env_version(self, name: str, model: str, env: str | None) -> int:
+        try:
+            number = served_version(self._store, model, env or DEFAULT_ENVIRONMENT)
+        except NotFound:
             raise not_found(f"The model '{name}' does not exist: {model} has no environment "
-                            f"'{env}'.")
-        if row[0] is None:
+                            f"'{env}'.") from None
+        if number is None:
             raise not_found(f"The model '{name}' is not being served: nothing is deployed "
                             f"to {model}@{env}.")
-        return row[1]
+        return number
 
     def _key(self, endpoint: Endpoint, name: str) -> str:
         if endpoint.kind != "openai":

@@ -22,7 +22,7 @@ def display_available() -> bool:
 
 
 def launch(db_path: Path | None) -> int:
-    from mlops_desk.cli.output import error
+    from mlops_desk.core.error_line import print_error as error
 
     if not display_available():
         error(HEADLESS_HINT)

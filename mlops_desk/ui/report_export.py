@@ -213,7 +213,7 @@ class ReportExporter(QObject):
     def _progressed(self, step: ExportProgress) -> None:
         if self.progress is not None:
             self.progress.setMaximum(step.total)
-            self.progress.setValue(step.step)
+            self.progress.setValue(step.done)
             self.progress.setLabelText(f"{self._label}\n{step.message[:1].upper()}{step.message[1:]}…")
 
     def _close_progress(self) -> None:

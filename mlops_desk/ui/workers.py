@@ -17,9 +17,9 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from mlops_desk.core.errors import MlopsError
 from mlops_desk.core.logs import get_logger
-from mlops_desk.core.runner import CancelToken
 from mlops_desk.core.secrets import redact
 from mlops_desk.core.store import Store, known_error
+from mlops_desk.core.work import CancelToken
 
 log = get_logger("ui.workers")
 

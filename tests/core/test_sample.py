@@ -44,7 +44,7 @@ def test_loads_in_under_ten_seconds_with_progress(loaded) -> None:
     _, summary, steps, elapsed = loaded
     assert summary.created and not summary.cancelled
     assert elapsed < 10, f"the sample workspace took {elapsed:.1f} s"
-    assert [p.step for p in steps] == list(range(1, steps[0].total + 1))
+    assert [p.done for p in steps] == list(range(1, steps[0].total + 1))
     assert str(steps[0]).startswith(f"1/{steps[0].total}: endpoint")
 
 

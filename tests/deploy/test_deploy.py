@@ -133,3 +133,21 @@ def test_a_concurrent_move_is_detected(world: World) -> None:
     with pytest.raises(Conflict, match="changed by someone else"):
         deploy._move(world.store, world.version(2), env, None, "deploy", "", None, False, {})
     assert len(deploy.history(world.store, "triage")) == 1
+
+
+def test_one_function_answers_which_version_an_environment_serves(world: World) -> None:
+    registry.create_model(world.store, "other", labels=["a"])
+    deploy.deploy(world.store, "triage", 1, "production")
+    deploy.deploy(world.store, "triage", 2, "production")
+    deploy.deploy(world.store, "triage", 3, "staging")
+    assert deploy.served_version(world.store, "triage", "production") == 2
+    assert deploy.served_version(world.store, "other", "production") is None  # nothing there
+    with pytest.raises(NotFound):
+        deploy.served_version(world.store, "triage", "canary")
+    everything = [(s.model, s.environment, s.version) for s in deploy.served(world.store)]
+    assert everything == [("triage", "staging", 3), ("triage", "production", 2)]
+    assert deploy.served(world.store, environment="production") == [
+        deploy.Served("triage", "production", 2)]
+    assert deploy.served(world.store, model="other") == []
+    deploy.rollback(world.store, "triage", "production")  # the answer follows every move
+    assert deploy.served_version(world.store, "triage", "production") == 1

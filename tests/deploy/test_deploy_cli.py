@@ -136,3 +136,24 @@ def test_a_row_limited_run_does_not_pass_the_gate_and_the_report_says_why(
     assert report["run_id"] == full and report["n_skipped"] == 1
     assert report["skipped"] == [{"run_id": newest, "version": "triage:1",
                                   "reason": "covers 5 of 40 rows"}]
+
+
+def test_monitor_reads_and_only_monitor_record_writes_drift(cli: Cli, world: World) -> None:
+    import time
+
+    from tests.deploy.test_monitoring import deployed_with_gate_run, log_requests
+
+    deployed_with_gate_run(world)
+    now = time.time()
+    log_requests(world, [{"ts": now - 100 - i, "label": "bug", "chars": 400} for i in range(60)])
+
+    def drift_events() -> list[str]:
+        return [e["action"] for e in audit.list_events(world.store)
+                if e["action"].startswith("drift")]
+
+    for since in ("5m", "1h", "2d"):
+        assert "drift (production, triage:1" in cli.ok("monitor", "triage", "--since", since).out
+    assert drift_events() == []
+    cli.ok("monitor", "triage", "--since", "5m", "--record")
+    cli.ok("monitor", "triage", "--since", "2d", "--record")
+    assert drift_events() == ["drift.warning"]

@@ -135,7 +135,7 @@ def drift_events(world: World) -> list[str]:
 def test_drift_is_found_reported_once_and_cleared(world: World) -> None:
     run_id = deployed_with_gate_run(world)
     log_requests(world, [{"ts": T0 - 100 - i, "label": "bug", "chars": 400} for i in range(60)])
-    report = monitoring.check_drift(world.store, "triage", window_s=3600, now=T0, record=True)
+    report = monitoring.record_drift(world.store, "triage", now=T0)
     assert report.status == "drift" and report.reference_run_id == run_id
     assert (report.n_reference, report.n_production) == (40, 60)
     assert report.ks_d == 1.0 and report.ks_p < 1e-6
@@ -145,7 +145,7 @@ def test_drift_is_found_reported_once_and_cleared(world: World) -> None:
     assert any("input length drifted" in r for r in report.reasons)
     assert any("output labels drifted" in r for r in report.reasons)
     assert drift_events(world) == ["drift.warning"]
-    monitoring.check_drift(world.store, "triage", window_s=3600, now=T0, record=True)
+    monitoring.record_drift(world.store, "triage", now=T0)
     assert drift_events(world) == ["drift.warning"]  # still drifting: no second event
 
     # A later window whose traffic looks like the reference run clears it.
@@ -156,7 +156,7 @@ def test_drift_is_found_reported_once_and_cleared(world: World) -> None:
                          for i, (label, chars) in enumerate(zip(predictions,
                                                                 reference_lengths(world),
                                                                 strict=True))])
-    calm = monitoring.check_drift(world.store, "triage", window_s=3600, now=later, record=True)
+    calm = monitoring.record_drift(world.store, "triage", now=later)
     assert calm.status == "ok" and calm.psi == pytest.approx(0) and calm.ks_d == 0
     assert drift_events(world) == ["drift.warning", "drift.cleared"]
 
@@ -167,7 +167,7 @@ def test_drift_needs_enough_traffic_and_a_reference(world: World) -> None:
     assert monitoring.check_drift(world.store, "triage").status == "no reference"
     world.run(2)  # the version's latest completed run serves as its reference
     log_requests(world, [{"ts": T0 - 1 - i, "v": 2} for i in range(5)])
-    report = monitoring.check_drift(world.store, "triage", now=T0, record=True)
+    report = monitoring.record_drift(world.store, "triage", now=T0)
     assert report.status == "insufficient data" and report.n_production == 5
     assert drift_events(world) == []
 
@@ -180,3 +180,24 @@ def test_monitor_bundles_totals_traffic_and_drift(world: World) -> None:
     assert data["per_minute"][0]["requests"] == 1
     assert data["drift"]["status"] == "insufficient data"
     assert {"psi", "chi2_p", "ks_d", "ks_p", "drifting"} <= set(data["drift"])
+
+
+def test_reading_drift_never_writes_whatever_the_window(world: World) -> None:
+    deployed_with_gate_run(world)
+    log_requests(world, [{"ts": T0 - 100 - i, "label": "bug", "chars": 400} for i in range(60)])
+    events_before = len(audit.list_events(world.store))
+    for window in (300, 3600, 86400, 30 * 86400):
+        assert monitoring.check_drift(world.store, "triage", window_s=window,
+                                      now=T0).status == "drift"
+        assert monitoring.monitor(world.store, "triage", window_s=window,
+                                  now=T0)["drift"]["drifting"]
+    assert len(audit.list_events(world.store)) == events_before  # nothing appended
+    assert drift_events(world) == []
+    # Only the writer records, on its own fixed window, and once per change of state.
+    assert monitoring.record_drift(world.store, "triage", now=T0).drifting
+    assert monitoring.record_drift(world.store, "triage", now=T0 + 60).drifting
+    assert drift_events(world) == ["drift.warning"]
+    # Past the fixed window the traffic is gone: too little to say; nothing recorded.
+    assert monitoring.record_drift(world.store, "triage", now=T0 + 2 * 3600).status == (
+        "insufficient data")
+    assert drift_events(world) == ["drift.warning"]

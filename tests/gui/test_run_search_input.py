@@ -15,5 +15,5 @@ def test_any_search_text_is_a_query(store: Store, text: str) -> None:
     query = ResultQuery(run_id=1, dataset_id=1, search=text)
     assert count_results(store, query) == 0
     assert fetch_result_page(store, query).rows == []
-    where, _ = query.where()
+    where, _ = query.result_filter.where()
     assert ("row_idx = ?" in where) == (text == "17")

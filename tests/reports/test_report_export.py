@@ -20,7 +20,7 @@ def test_progress_is_reported_and_cancel_writes_and_records_nothing(
     seen: list[export.ExportProgress] = []
     done = export.export_report(reported.store, "run", {"run_id": reported.run_a},
                                 tmp_path / "run.json", on_progress=seen.append)
-    assert [p.step for p in seen] == [0, 1, 2, 3, 4] and {p.total for p in seen} == {4}
+    assert [p.done for p in seen] == [0, 1, 2, 3, 4] and {p.total for p in seen} == {4}
     assert seen[-1].message == "wrote run.json" and done.event_id > 0
     events = reported.store.db.execute("SELECT count(*) FROM audit").fetchone()[0]
     with pytest.raises(export.ExportCancelled, match="nothing was written"):

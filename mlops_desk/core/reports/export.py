@@ -7,8 +7,8 @@ event with the kind, subject, format, file name, size and sha256 of the bytes wr
 ``find_export`` looks a file's sha256 up among those events: a file edited after export
 (or never exported from this registry) has no event.
 
-Long work follows the core protocol: ``on_progress`` gets one ``ExportProgress`` per
-stage, ``cancel`` (anything with a ``cancelled`` attribute) is checked between stages, and
+Long work follows the core protocol (``core.work``): ``on_progress`` gets one ``Progress``
+per stage, ``cancel`` (a ``CancelToken``) is checked between stages, and
 failures are one-line ``MlopsError``s. PDF needs Qt, which core must not import: the
 caller passes ``render_pdf`` (``mlops_desk.ui.report_pdf.render_pdf``).
 """
@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_desk.core import audit
-from mlops_desk.core.errors import BadInput, MlopsError
+from mlops_desk.core import audit, work
+from mlops_desk.core.errors import BadInput
 from mlops_desk.core.store import Store
 
 FORMATS = ("html", "pdf", "csv", "xlsx", "md", "json")
@@ -36,11 +36,7 @@ EXTENSIONS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".csv": "csv", ".x
 ACTION = "report.exported"
 
 
-@dataclass(frozen=True)
-class ExportProgress:
-    step: int
-    total: int
-    message: str
+ExportProgress = work.Progress  # one stage of an export: done of total, and what
 
 
 @dataclass(frozen=True)
@@ -57,8 +53,8 @@ class Exported:
         return asdict(self)
 
 
-class ExportCancelled(MlopsError):
-    exit_code = 130
+class ExportCancelled(work.Cancelled):
+    """A cancelled export: nothing was written or recorded."""
 
 
 def format_for(path: str | Path, fmt: str | None) -> str:
@@ -132,8 +128,8 @@ def render(store: Store, report: dict[str, Any], fmt: str, subject: dict[str, An
 def export_report(store: Store, kind: str, subject: dict[str, Any], path: str | Path,
                   fmt: str | None = None, *,
                   render_pdf: Callable[[dict[str, Any]], bytes] | None = None,
-                  on_progress: Callable[[ExportProgress], None] | None = None,
-                  cancel: Any = None) -> Exported:
+                  on_progress: work.OnProgress | None = None,
+                  cancel: work.CancelToken | None = None) -> Exported:
     """Build, render, write atomically, audit. The file appears only if all of it worked."""
     path = Path(path)
     fmt = format_for(path, fmt)
@@ -144,10 +140,9 @@ def export_report(store: Store, kind: str, subject: dict[str, Any], path: str | 
         raise BadInput(f"cannot write {path}: it is a folder")
 
     def step(n: int, message: str) -> None:
-        if cancel is not None and getattr(cancel, "cancelled", False):
+        if work.is_cancelled(cancel):
             raise ExportCancelled("report export cancelled; nothing was written")
-        if on_progress is not None:
-            on_progress(ExportProgress(n, 4, message))
+        work.report(on_progress, n, 4, message)
 
     step(0, "reading the registry")
     report = build_report(store, kind, subject)
@@ -169,8 +164,7 @@ def export_report(store: Store, kind: str, subject: dict[str, Any], path: str | 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    if on_progress is not None:
-        on_progress(ExportProgress(4, 4, f"wrote {path.name}"))
+    work.report(on_progress, 4, 4, f"wrote {path.name}")
     return Exported(str(path), kind, report["subject"], fmt, digest, len(data), event_id)
 
 

@@ -89,6 +89,5 @@ def _gate_row(policy: gates.Policy, moves: list[deploy.Move]) -> dict[str, Any]:
 
 def _monitoring(store: Store, model: str, now: float) -> dict[str, Any]:
     summary = monitoring.summary(store, model, since=now - MONITOR_WINDOW_S, until=now)
-    drift = monitoring.check_drift(store, model, window_s=MONITOR_WINDOW_S, now=now,
-                                   record=False).to_dict()
+    drift = monitoring.check_drift(store, model, window_s=MONITOR_WINDOW_S, now=now).to_dict()
     return {"window_s": MONITOR_WINDOW_S, "summary": summary, "drift": drift}

@@ -123,16 +123,14 @@ def latency_histogram(values: list[float], bins: int = HISTOGRAM_BINS) -> dict[s
 
 def worst_rows(store: Store, run: runs.Run, input_cols: list[str]) -> dict[str, Any]:
     """Up to ``WORST_ROWS`` failed rows and as many wrong answers, with their inputs."""
-    count = "SELECT count(*) FROM run_results WHERE run_id = ? AND "
-    errors_where = "error_class IS NOT NULL AND error_class != ''"
-    wrong_where = "correct = 0 AND (error_class IS NULL OR error_class = '')"
-    errors = runs.fetch_results(store, run.id, where=errors_where, limit=WORST_ROWS)
-    wrong = runs.fetch_results(store, run.id, where=wrong_where, limit=WORST_ROWS)
+    failed, wrong_answer = runs.ResultFilter("errors"), runs.ResultFilter("wrong_answer")
+    errors = runs.fetch_results(store, run.id, filter=failed, limit=WORST_ROWS)
+    wrong = runs.fetch_results(store, run.id, filter=wrong_answer, limit=WORST_ROWS)
     inputs = input_values(store, run.dataset_id, [r["row_idx"] for r in errors + wrong])
     return {
         "limit": WORST_ROWS,
-        "n_errors": store.db.execute(count + errors_where, [run.id]).fetchone()[0],
-        "n_wrong": store.db.execute(count + wrong_where, [run.id]).fetchone()[0],
+        "n_errors": runs.count_results(store, run.id, failed),
+        "n_wrong": runs.count_results(store, run.id, wrong_answer),
         "errors": [_sample_row(r, inputs, input_cols) for r in errors],
         "wrong": [_sample_row(r, inputs, input_cols) for r in wrong],
     }

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mlops_desk.core import datasets
+from mlops_desk.core import datasets, work
 from mlops_desk.core.dataset_io import UnknownEncoding, read_table
 from mlops_desk.core.errors import BadInput
 from mlops_desk.core.names import check_name
@@ -92,10 +92,10 @@ def read_preview(path: Path, encoding: str | None = None) -> FilePreview | Encod
 def import_file(store: Store, path: Path, name: str, *, input_cols: list[str],
                 expected_col: str | None, encoding: str | None = None,
                 on_progress, cancel) -> tuple[datasets.Dataset, bool]:
-    """``datasets.import_dataset`` as a task (it cannot be cancelled half-way: one transaction)."""
+    """``datasets.import_dataset`` as a task; a cancel rolls the whole import back."""
     return datasets.import_dataset(store, path, name, input_cols=input_cols,
                                    expected_col=expected_col, encoding=encoding,
-                                   on_progress=lambda done, total: on_progress((done, total)))
+                                   on_progress=on_progress, cancel=cancel)
 
 
 def default_name(path: Path) -> str:
@@ -305,10 +305,9 @@ class ColumnMappingDialog(QDialog):
             on_progress=guarded(self, self._progressed), on_done=guarded(self, self._imported),
             on_error=guarded(self, self._failed))
 
-    def _progressed(self, value: tuple[int, int]) -> None:
-        done, total = value
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+    def _progressed(self, value: work.Progress) -> None:
+        self.progress.setRange(0, max(value.total, 1))
+        self.progress.setValue(value.done)
 
     def _imported(self, result: tuple[datasets.Dataset, bool]) -> None:
         dataset, created = result

@@ -22,12 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desk.core.run_choices import RunChoices, load_run_choices
 from mlops_desk.core.runner import RunOptions
 from mlops_desk.core.scoring import SCORERS
 from mlops_desk.core.user_input import int_or_none
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.loader import guarded
-from mlops_desk.ui.models.run_queries import RunChoices, create_run, load_run_choices
+from mlops_desk.ui.models.run_queries import create_run
 
 DEFAULT_SCORER = "(version default)"
 SEND_ONLINE, SEND_BATCH = "Online (now)", "Batch API (up to 24 h, lower price)"

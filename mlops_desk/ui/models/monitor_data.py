@@ -86,9 +86,9 @@ def _num(row: dict[str, Any] | None, key: str) -> float:
 
 def load_monitor(store: Store, model: str, *, window_s: float = 3600.0,
                  environment: str = "production", now: float | None = None,
-                 thresholds: DriftThresholds | None = None, record: bool = True) -> MonitorData:
-    """Traffic and drift of ``model`` over the last ``window_s``; ``record`` lets core write
-    the drift audit event when the state changes."""
+                 thresholds: DriftThresholds | None = None) -> MonitorData:
+    """Traffic and drift of ``model`` over the last ``window_s``; reads only (drift state
+    changes are recorded by the gateway, on a fixed window)."""
     now = time.time() if now is None else now
     since = now - window_s
     bucket_s = bucket_for(window_s)
@@ -100,6 +100,6 @@ def load_monitor(store: Store, model: str, *, window_s: float = 3600.0,
         summary=monitoring.summary(store, model, since=since, until=now),
         series=_series(rows, _grid(since, now, bucket_s), bucket_s),
         drift=monitoring.check_drift(store, model, environment=environment, window_s=window_s,
-                                     now=now, thresholds=thresholds, record=record),
+                                     now=now, thresholds=thresholds),
         thresholds=thresholds,
     )

@@ -2,84 +2,54 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtGui import QColor
 
+from mlops_desk.core import metric_catalogue
+from mlops_desk.core.reports.compare_report import delta_rows
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.models.run_queries import Comparison, FlippedRow
 from mlops_desk.ui.models.run_table import Column, RecordTableModel
 
 GOOD, BAD = QColor(30, 140, 60), QColor(200, 40, 40)
 
-# (metric key, label, kind, higher is better)
-COMPARED = (
-    ("accuracy", "Accuracy", "pct", True),
-    ("accuracy_ci_low", "Accuracy, CI low", "pct", True),
-    ("accuracy_ci_high", "Accuracy, CI high", "pct", True),
-    ("macro_f1", "Macro F1", "ratio", True),
-    ("micro_f1", "Micro F1", "ratio", True),
-    ("error_rate", "Error rate", "pct", False),
-    ("latency_p50_ms", "Latency p50", "ms", False),
-    ("latency_p95_ms", "Latency p95", "ms", False),
-    ("latency_p99_ms", "Latency p99", "ms", False),
-    ("rows_per_s", "Rows / s", "num", True),
-    ("total_cost", "Total cost", "usd", False),
-    ("cost_per_1k", "Cost / 1k rows", "usd", False),
-    ("n_rows", "Rows", "int", None),
-    ("n_errors", "Errors", "int", False),
-)
 
 
 @dataclass(frozen=True)
 class MetricDelta:
+    """One row of the comparison table; label, unit and direction come from the catalogue."""
+
     key: str
     label: str
-    kind: str
-    better_up: bool | None
     a: float | None
     b: float | None
     delta: float | None
 
-
-def format_value(kind: str, value: float | None, *, signed: bool = False) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return fmt.DASH
-    sign = "+" if signed and value > 0 else ""
-    if kind == "pct":
-        return f"{sign}{value * 100:.1f} pts" if signed else fmt.percent(value)
-    if kind == "ms":
-        return f"{sign}{value:,.1f} ms"
-    if kind == "usd":
-        return f"{sign}${value:,.4f}"
-    if kind == "int":
-        return f"{sign}{value:,.0f}"
-    if kind == "ratio":
-        return f"{sign}{value:.3f}"
-    return f"{sign}{value:,.1f}"
+    @property
+    def info(self) -> metric_catalogue.MetricInfo:
+        return metric_catalogue.info(self.key)
 
 
 def metric_deltas(comparison: Comparison) -> list[MetricDelta]:
+    """The headline metrics a report's comparison shows, in the same order."""
     a, b = comparison.a.metrics or {}, comparison.b.metrics or {}
-    deltas = comparison.result.get("deltas", {})
-    return [MetricDelta(key, label, kind, better, a.get(key), b.get(key), deltas.get(key))
-            for key, label, kind, better in COMPARED if key in a or key in b]
+    rows = delta_rows(a, b, comparison.result.get("deltas", {}))
+    return [MetricDelta(r["key"], r["label"], r["a"], r["b"], r["delta"]) for r in rows]
 
 
 def _delta_color(d: MetricDelta) -> Any:
-    if d.delta is None or d.better_up is None or d.delta == 0:
-        return None
-    return GOOD if (d.delta > 0) == d.better_up else BAD
+    direction = d.info.direction(d.delta)
+    return GOOD if direction == "better" else BAD if direction == "worse" else None
 
 
 class CompareMetricsModel(RecordTableModel[MetricDelta]):
     columns = (
         Column("Metric", lambda d: d.label, sort=lambda d: d.label),
-        Column("A", lambda d: format_value(d.kind, d.a), sort=lambda d: d.a, align_right=True),
-        Column("B", lambda d: format_value(d.kind, d.b), sort=lambda d: d.b, align_right=True),
-        Column("B − A", lambda d: format_value(d.kind, d.delta, signed=True),
+        Column("A", lambda d: d.info.format(d.a), sort=lambda d: d.a, align_right=True),
+        Column("B", lambda d: d.info.format(d.b), sort=lambda d: d.b, align_right=True),
+        Column("B − A", lambda d: d.info.format_delta(d.delta),
                sort=lambda d: d.delta, align_right=True, foreground=_delta_color),
     )
 

@@ -6,22 +6,14 @@ and so no model ever touches SQLite on the GUI thread.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_desk.core import run_live, runs
+from mlops_desk.core.datasets import input_texts
 from mlops_desk.core.metrics import compare_runs
 from mlops_desk.core.store import Store
-from mlops_desk.core.user_input import int_or_none
 
-FILTERS = {"all": "", "wrong": "correct = 0", "errors": "error_class IS NOT NULL"}
-# Sortable result columns -> SQL expression (row_idx breaks ties, so pages never overlap).
-SORT_SQL = {
-    "row_idx": "row_idx", "expected": "expected", "prediction": "prediction",
-    "correct": "correct", "latency_ms": "latency_ms", "cost": "cost", "attempts": "attempts",
-    "error_class": "error_class", "cached": "cached",
-}
 PAGE_ROWS = 200
 # A live table takes at most this many new rows per refresh: a fast run's backlog arrives
 # over the next seconds instead of as one long burst of work beside the window.
@@ -34,6 +26,8 @@ MAX_FLIPPED = 1_000
 
 @dataclass(frozen=True)
 class ResultQuery:
+    """What the results table shows: the filter and sort become core's typed values."""
+
     run_id: int
     dataset_id: int
     filter: str = "all"
@@ -41,29 +35,9 @@ class ResultQuery:
     sort_key: str = "row_idx"
     descending: bool = False
 
-    def where(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        if FILTERS.get(self.filter):
-            clauses.append(FILTERS[self.filter])
-        text = self.search.strip()
-        if text:
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            fields = ("output", "prediction", "expected", "error_message")
-            parts = [f"coalesce({f}, '') LIKE ? ESCAPE '\\'" for f in fields]
-            parts.append("row_idx IN (SELECT idx FROM dataset_rows WHERE dataset_id = ? "
-                         "AND data LIKE ? ESCAPE '\\')")
-            params += [like] * len(fields) + [self.dataset_id, like]
-            row = int_or_none(text)  # not isdigit(): '²' is a digit that int() refuses
-            if row is not None:
-                parts.append("row_idx = ?")
-                params.append(row)
-            clauses.append(" OR ".join(parts))
-        return " AND ".join(f"({c})" for c in clauses), params
-
-    def order(self) -> str:
-        column = SORT_SQL.get(self.sort_key, "row_idx")
-        direction = "DESC" if self.descending else "ASC"
-        return f"{column} {direction}, row_idx {direction}"
+    @property
+    def result_filter(self) -> runs.ResultFilter:
+        return runs.ResultFilter(status=self.filter, search=self.search)
 
 
 @dataclass(frozen=True)
@@ -93,17 +67,15 @@ def fetch_new_rows(store: Store, query: ResultQuery, since: str | None) -> NewRo
 
 
 def count_results(store: Store, query: ResultQuery) -> int:
-    where, params = query.where()
-    sql = "SELECT count(*) FROM run_results WHERE run_id = ?" + (f" AND {where}" if where else "")
-    return store.db.execute(sql, [query.run_id, *params]).fetchone()[0]
+    return runs.count_results(store, query.run_id, query.result_filter)
 
 
 def fetch_result_page(store: Store, query: ResultQuery, offset: int = 0,
                       limit: int = PAGE_ROWS, *, with_total: bool = False) -> ResultPage:
     """One page of results, each row with its dataset ``input`` text attached."""
-    where, params = query.where()
-    rows = runs.fetch_results(store, query.run_id, where=where, params=params,
-                              order=query.order(), limit=limit, offset=offset)
+    rows = runs.fetch_results(store, query.run_id, filter=query.result_filter,
+                              sort=query.sort_key, descending=query.descending,
+                              limit=limit, offset=offset)
     inputs = input_texts(store, query.dataset_id, [r["row_idx"] for r in rows])
     for row in rows:
         row["input"] = inputs.get(row["row_idx"], "")
@@ -111,44 +83,7 @@ def fetch_result_page(store: Store, query: ResultQuery, offset: int = 0,
     return ResultPage(query, offset, total, rows)
 
 
-def input_texts(store: Store, dataset_id: int, indexes: list[int]) -> dict[int, str]:
-    """Row index -> the row's input columns as one line of text."""
-    texts: dict[int, str] = {}
-    columns = _input_columns(store, dataset_id)
-    for start in range(0, len(indexes), 500):
-        part = indexes[start:start + 500]
-        marks = ", ".join("?" * len(part))
-        for idx, data in store.db.execute(
-                f"SELECT idx, data FROM dataset_rows WHERE dataset_id = ? AND idx IN ({marks})",
-                [dataset_id, *part]):
-            values = json.loads(data)
-            if len(columns) == 1:
-                texts[idx] = str(values.get(columns[0]) or "")
-            else:
-                texts[idx] = " · ".join(f"{c}: {values.get(c)}" for c in columns)
-    return texts
-
-
-def _input_columns(store: Store, dataset_id: int) -> list[str]:
-    row = store.db.execute("SELECT input_cols FROM datasets WHERE id = ?", [dataset_id]).fetchone()
-    return json.loads(row[0]) if row else []
-
-
-def load_latencies(store: Store, run_id: int) -> list[float]:
-    """Latencies of rows actually sent (not cached, no error), as the metrics count them."""
-    return [r[0] for r in store.db.execute(
-        "SELECT latency_ms FROM run_results WHERE run_id = ? AND cached = 0 "
-        "AND (error_class IS NULL OR error_class = '') AND latency_ms IS NOT NULL", [run_id])]
-
-
-@dataclass(frozen=True)
-class RunDetail:
-    run: runs.Run
-    latencies: list[float]
-
-
-def load_run_detail(store: Store, run_id: int) -> RunDetail:
-    return RunDetail(runs.get_run(store, run_id), load_latencies(store, run_id))
+load_latencies = runs.sent_latencies  # the run detail's latency histogram
 
 
 def load_run_list(store: Store, limit: int = 5_000) -> list[runs.Run]:
@@ -211,36 +146,6 @@ def _shown_prediction(row: dict[str, Any]) -> str | None:
 
 
 # -- start-run dialog ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VersionChoice:
-    number: int
-    note: str
-    archived: bool
-    endpoint: str
-
-
-@dataclass(frozen=True)
-class RunChoices:
-    versions: dict[str, list[VersionChoice]]  # model -> versions, newest first
-    datasets: list[tuple[str, int]]  # (name, rows)
-    concurrency: dict[str, int]  # endpoint -> its max concurrency
-
-
-def load_run_choices(store: Store) -> RunChoices:
-    versions: dict[str, list[VersionChoice]] = {}
-    for name, number, note, archived, endpoint in store.db.execute(
-            "SELECT m.name, v.number, v.note, v.archived, json_extract(v.config, '$.endpoint') "
-            "FROM versions v JOIN models m ON m.id = v.model_id "
-            "ORDER BY m.name, v.number DESC"):
-        versions.setdefault(name, []).append(
-            VersionChoice(number, note or "", bool(archived), endpoint or ""))
-    datasets = [(r[0], r[1]) for r in store.db.execute(
-        "SELECT name, n_rows FROM datasets ORDER BY name")]
-    concurrency = {r[0]: r[1] for r in store.db.execute(
-        "SELECT name, max_concurrency FROM endpoints")}
-    return RunChoices(versions, datasets, concurrency)
 
 
 def create_run(store: Store, model: str, number: int, dataset: str, options: Any, *,

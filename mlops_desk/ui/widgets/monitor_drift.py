@@ -2,7 +2,7 @@
 
 Shows the verdict (a warning strip when drifting), the statistics next to the thresholds
 that raise the alarm, and the label distribution of both sides. The audit event for a
-drift is written by core (``monitoring.check_drift(record=True)``), not here.
+drift is written by core (``monitoring.record_drift``, on a fixed window), not here.
 """
 
 from __future__ import annotations

@@ -12,17 +12,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mlops_desk.core.metric_catalogue import SIGNIFICANCE as ALPHA
+from mlops_desk.core.metric_catalogue import format_value
 from mlops_desk.ui.models.run_compare import (
     CompareMetricsModel,
     FlippedRowsModel,
-    format_value,
     metric_deltas,
 )
 from mlops_desk.ui.models.run_queries import Comparison
 from mlops_desk.ui.report_export import ReportExporter, beside, compare_subject, export_button
 from mlops_desk.ui.widgets.table_columns import readable_table
-
-ALPHA = 0.05
 
 
 def verdict_text(comparison: Comparison) -> str:
@@ -30,7 +29,7 @@ def verdict_text(comparison: Comparison) -> str:
     r = comparison.result
     delta = r["deltas"].get("accuracy")
     p = r["mcnemar_p"]
-    change = format_value("pct", delta, signed=True) if delta is not None else "no"
+    change = format_value("share", delta, signed=True) if delta is not None else "no"
     significant = p < ALPHA
     judgement = (f"significant at the {ALPHA:.0%} level" if significant
                  else f"not significant at the {ALPHA:.0%} level (could be chance)")
