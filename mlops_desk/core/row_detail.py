@@ -38,7 +38,7 @@ class RowDetail:
 
 def row_detail(store: Store, run_id: int, row_idx: int) -> RowDetail:
     run = runs.get_run(store, run_id)
-    found = runs.fetch_results(store, run_id, where="row_idx = ?", params=[row_idx])
+    found = runs.fetch_results(store, run_id, row_idx=row_idx)
     if not found:
         raise NotFound(f"run {run_id} has no result for row {row_idx}")
     result = found[0]

@@ -68,16 +68,13 @@ def _percentile(store: Store, run_id: int, n_sent: int, q: float) -> float | Non
     return percentile([values[0], values[1]], (position - low) * 100)
 
 
-def rows_since(store: Store, run_id: int, since: str | None, *, where: str = "",
-               params: list | None = None, limit: int = 2_000) -> list[dict[str, Any]]:
+def rows_since(store: Store, run_id: int, since: str | None, *,
+               filter: runs.ResultFilter | None = None,
+               limit: int = 2_000) -> list[dict[str, Any]]:
     """Rows stored at or after ``since`` (their ``finished_at``), in the order they came.
 
     The engine's writer commits rows in the order they finished, so asking again from the
     newest ``finished_at`` seen (and dropping the rows already shown) misses none.
     """
-    clause = "finished_at >= ?" if since else ""
-    if where:
-        clause = f"{clause} AND ({where})" if clause else where
-    return runs.fetch_results(store, run_id, where=clause,
-                              params=[*([since] if since else []), *(params or [])],
-                              order="finished_at, row_idx", limit=limit)
+    return runs.fetch_results(store, run_id, filter=filter, stored_since=since,
+                              sort="finished_at", limit=limit)

@@ -212,7 +212,7 @@ RESULT_STATUSES: dict[str, str] = {
 }
 # Columns a result table may sort by (row_idx breaks ties, so pages never overlap).
 RESULT_SORT_KEYS = ("row_idx", "expected", "prediction", "correct", "latency_ms", "cost",
-                    "attempts", "error_class", "cached")
+                    "attempts", "error_class", "cached", "finished_at")
 _SEARCHED = ("output", "prediction", "expected", "error_message")
 
 
@@ -251,14 +251,25 @@ class ResultFilter:
 
 def fetch_results(store: Store, run_id: int, *, filter: ResultFilter | None = None,
                   sort: str = "row_idx", descending: bool = False, limit: int | None = None,
-                  offset: int = 0) -> list[dict[str, Any]]:
-    """Full row results for tables and reports, filtered and sorted by typed values."""
+                  offset: int = 0, row_idx: int | None = None,
+                  stored_since: str | None = None) -> list[dict[str, Any]]:
+    """Full row results for tables and reports, filtered and sorted by typed values.
+
+    ``row_idx`` picks one row; ``stored_since`` keeps rows whose ``finished_at`` is at or
+    after it (a live run's newest rows, with ``sort="finished_at"``).
+    """
     where, params = (filter or ResultFilter()).where()
     column = sort if sort in RESULT_SORT_KEYS else "row_idx"
     direction = "DESC" if descending else "ASC"
     sql = f"SELECT {', '.join(RESULT_COLUMNS)} FROM run_results WHERE run_id = ?"
     if where:
         sql += f" AND ({where})"
+    if row_idx is not None:
+        sql += " AND row_idx = ?"
+        params.append(row_idx)
+    if stored_since is not None:
+        sql += " AND finished_at >= ?"
+        params.append(stored_since)
     sql += f" ORDER BY {column} {direction}, row_idx {direction}"
     if limit is not None:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"

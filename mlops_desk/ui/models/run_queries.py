@@ -57,8 +57,7 @@ class NewRows:
 
 def fetch_new_rows(store: Store, query: ResultQuery, since: str | None) -> NewRows:
     """A live run's rows stored at or after ``since`` that match the query's filter."""
-    where, params = query.where()
-    rows = run_live.rows_since(store, query.run_id, since, where=where, params=params,
+    rows = run_live.rows_since(store, query.run_id, since, filter=query.result_filter,
                                limit=LIVE_ROWS)
     inputs = input_texts(store, query.dataset_id, [r["row_idx"] for r in rows])
     for row in rows:
