@@ -95,8 +95,8 @@ def measure(db: Path, concurrency: int, size: tuple[int, int], charts_window: bo
 
     from mlops_desk.core.runner import RunOptions
     from mlops_desk.core.store import Store
+    from mlops_desk.ui.item_models.run_queries import create_run
     from mlops_desk.ui.main_window import MainWindow
-    from mlops_desk.ui.models.run_queries import create_run
     from mlops_desk.ui.pages.charts import ChartsPage
 
     app = QApplication.instance() or QApplication([sys.argv[0]])

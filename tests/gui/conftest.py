@@ -18,8 +18,8 @@ from mlops_desk.core import registry
 from mlops_desk.core.registry import Version
 from mlops_desk.core.store import Store
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.item_models.run_jobs import reap_children
 from mlops_desk.ui.main_window import MainWindow
-from mlops_desk.ui.models.run_jobs import reap_children
 
 WAIT_MS = 10_000
 

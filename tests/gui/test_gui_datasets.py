@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QDialog
 from mlops_desk.core import datasets
 from mlops_desk.core.store import Store
 from mlops_desk.ui.dialogs.column_mapping import ColumnMappingDialog, default_name
+from mlops_desk.ui.item_models.rows_table import PAGE_ROWS
 from mlops_desk.ui.main_window import MainWindow
-from mlops_desk.ui.models.rows_table import PAGE_ROWS
 from mlops_desk.ui.pages.datasets import DatasetsPage
 from tests.gui.conftest import wait_idle, write_csv
 

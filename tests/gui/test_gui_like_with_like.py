@@ -13,8 +13,8 @@ from mlops_desk.core import deploy, registry
 from mlops_desk.core.reference import CHOSEN, reference_dataset
 from mlops_desk.core.registry import Version
 from mlops_desk.core.store import Store
+from mlops_desk.ui.item_models.overview_table import ACCURACY, LATEST, REFERENCE
 from mlops_desk.ui.main_window import MainWindow
-from mlops_desk.ui.models.overview_table import ACCURACY, LATEST, REFERENCE
 from mlops_desk.ui.pages.charts import ALL
 from tests.gui.conftest import WAIT_MS, config, wait_idle
 from tests.gui.run_fixtures import charts_page_fixture  # noqa: F401

@@ -15,8 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mlops_desk.core import registry
 from mlops_desk.core.store import Store
-from mlops_desk.ui.main_window import PAGES, MainWindow
-from mlops_desk.ui.models.overview_table import (
+from mlops_desk.ui.item_models.overview_table import (
     ACCURACY,
     COST,
     LATENCY,
@@ -24,6 +23,7 @@ from mlops_desk.ui.models.overview_table import (
     REFERENCE,
     TREND,
 )
+from mlops_desk.ui.main_window import PAGES, MainWindow
 from mlops_desk.ui.pages.runs import RunsPage
 from mlops_desk.ui.widgets.sparkline import SPARK_ROLE, WARN_ROLE
 from tests.gui.conftest import wait_idle, write_csv

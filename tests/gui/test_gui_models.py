@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QDialog
 from mlops_desk.core import deploy, registry
 from mlops_desk.core.registry import Version
 from mlops_desk.core.store import Store
+from mlops_desk.ui.item_models.versions_table import NOTE
 from mlops_desk.ui.main_window import MainWindow
-from mlops_desk.ui.models.versions_table import NOTE
 from mlops_desk.ui.pages.models import ModelsPage
 from mlops_desk.ui.widgets.config_diff import diff_rows
 from tests.gui.conftest import config, wait_idle

@@ -17,7 +17,7 @@ from mlops_desk.core.store import Store
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.endpoint_edit import EndpointDialog
 from mlops_desk.ui.dialogs.model_forms import NewModelDialog
-from mlops_desk.ui.models.monitor_data import MonitorData, VersionSeries
+from mlops_desk.ui.item_models.monitor_data import MonitorData, VersionSeries
 from mlops_desk.ui.widgets import chart_style
 from mlops_desk.ui.widgets.banner import Banner
 from mlops_desk.ui.widgets.chart_latency import LatencyHistogram

@@ -15,8 +15,8 @@ from PySide6.QtGui import QGuiApplication
 from mlops_desk.core import processes, runs
 from mlops_desk.core.runner import RunOptions
 from mlops_desk.ui import format as fmt
+from mlops_desk.ui.item_models.run_queries import create_run
 from mlops_desk.ui.main_window import MainWindow
-from mlops_desk.ui.models.run_queries import create_run
 from tests.gui.conftest import WAIT_MS
 from tests.gui.run_fixtures import (  # noqa: F401
     N_ROWS,

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from mlops_desk.core import runs
 from mlops_desk.core.runner import RunOptions
-from mlops_desk.ui.models.run_queries import create_run
+from mlops_desk.ui.item_models.run_queries import create_run
 from mlops_desk.ui.pages.runs import COMPARE, DETAIL
 from tests.gui.conftest import WAIT_MS, wait_idle
 from tests.gui.run_fixtures import (  # noqa: F401

@@ -13,8 +13,8 @@ from PySide6.QtGui import QFontMetrics, QHelpEvent
 from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QTableView, QToolTip
 
 from mlops_desk.core.registry import Version
+from mlops_desk.ui.item_models.base import Index, RowsTableModel
 from mlops_desk.ui.main_window import MainWindow
-from mlops_desk.ui.models.base import Index, RowsTableModel
 from mlops_desk.ui.widgets.table_columns import column_fitter, elide, readable_table
 from tests.gui.conftest import WAIT_MS, wait_idle
 

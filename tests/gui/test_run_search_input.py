@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_desk.core.store import Store
-from mlops_desk.ui.models.run_queries import ResultQuery, count_results, fetch_result_page
+from mlops_desk.ui.item_models.run_queries import ResultQuery, count_results, fetch_result_page
 
 
 @pytest.mark.parametrize("text", ["²", "٣", "99999999999999999999999", "17", "item 2"])

@@ -38,8 +38,8 @@ from mlops_desk.core.errors import BadInput
 from mlops_desk.core.names import check_name
 from mlops_desk.core.store import Store
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.item_models.rows_table import DatasetRowsModel
 from mlops_desk.ui.loader import LatestLoad, guarded
-from mlops_desk.ui.models.rows_table import DatasetRowsModel
 from mlops_desk.ui.widgets.status_line import StatusLine
 from mlops_desk.ui.widgets.table_columns import readable_table
 

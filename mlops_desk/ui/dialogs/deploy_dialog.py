@@ -34,8 +34,7 @@ from mlops_desk.core.gates import GateReport
 from mlops_desk.core.runs import Run, get_run
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.deploy_base import DeployTaskDialog
-from mlops_desk.ui.loader import LatestLoad, guarded
-from mlops_desk.ui.models.deploy_data import (
+from mlops_desk.ui.item_models.deploy_data import (
     DeploymentsData,
     DeployOutcome,
     GateCheck,
@@ -43,8 +42,9 @@ from mlops_desk.ui.models.deploy_data import (
     deploy_version,
     load_deployments,
 )
-from mlops_desk.ui.models.deploy_tables import EXPLANATION, GateChecksModel
-from mlops_desk.ui.models.run_queries import create_run
+from mlops_desk.ui.item_models.deploy_tables import EXPLANATION, GateChecksModel
+from mlops_desk.ui.item_models.run_queries import create_run
+from mlops_desk.ui.loader import LatestLoad, guarded
 from mlops_desk.ui.widgets.status_line import StatusLine
 
 

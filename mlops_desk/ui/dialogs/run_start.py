@@ -27,8 +27,8 @@ from mlops_desk.core.runner import RunOptions
 from mlops_desk.core.scoring import SCORERS
 from mlops_desk.core.user_input import int_or_none
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.item_models.run_queries import create_run
 from mlops_desk.ui.loader import guarded
-from mlops_desk.ui.models.run_queries import create_run
 
 DEFAULT_SCORER = "(version default)"
 SEND_ONLINE, SEND_BATCH = "Online (now)", "Batch API (up to 24 h, lower price)"

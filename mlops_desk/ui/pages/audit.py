@@ -31,8 +31,8 @@ from mlops_desk.core import audit
 from mlops_desk.core.audit_search import EventSearch, search_events
 from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.item_models.audit_events import DETAILS, AuditEventsModel
 from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
-from mlops_desk.ui.models.audit_events import DETAILS, AuditEventsModel
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.report_export import ReportExporter, ReportSubject, export_button
 from mlops_desk.ui.widgets.status_line import StatusLine

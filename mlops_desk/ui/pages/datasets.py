@@ -27,8 +27,8 @@ from mlops_desk.core.store import Store
 from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.column_mapping import ColumnMappingDialog
+from mlops_desk.ui.item_models.rows_table import PAGE_ROWS, DatasetRowsModel
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
-from mlops_desk.ui.models.rows_table import PAGE_ROWS, DatasetRowsModel
 from mlops_desk.ui.pages.archiving import Archiver
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.banner import Banner

@@ -30,10 +30,10 @@ from mlops_desk.ui.dialogs.deploy_forms import (
     GatePolicyDialog,
     RollbackDialog,
 )
+from mlops_desk.ui.item_models.deploy_data import DeploymentsData, load_deployments
+from mlops_desk.ui.item_models.deploy_history import HistoryTableModel
+from mlops_desk.ui.item_models.deploy_tables import EnvironmentRow, EnvironmentsTableModel
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
-from mlops_desk.ui.models.deploy_data import DeploymentsData, load_deployments
-from mlops_desk.ui.models.deploy_history import HistoryTableModel
-from mlops_desk.ui.models.deploy_tables import EnvironmentRow, EnvironmentsTableModel
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.widgets.deploy_timeline import DeployTimeline
 from mlops_desk.ui.widgets.item_list import FilterableList

@@ -33,13 +33,13 @@ from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.model_forms import NewModelDialog, VersionMetaDialog
 from mlops_desk.ui.dialogs.new_version import NewVersionDialog
-from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
-from mlops_desk.ui.models.versions_table import (
+from mlops_desk.ui.item_models.versions_table import (
     FINGERPRINT,
     NOTE,
     VersionRow,
     VersionsTableModel,
 )
+from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
 from mlops_desk.ui.pages.archiving import Archiver
 from mlops_desk.ui.pages.base import Page, vbox
 from mlops_desk.ui.report_export import ReportExporter, export_action, model_subject

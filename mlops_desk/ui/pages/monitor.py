@@ -31,9 +31,9 @@ from mlops_desk.ui import format as fmt
 from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.gateway_control import RUNNING, gateway_for
+from mlops_desk.ui.item_models.monitor_data import WINDOWS, MonitorData, load_monitor
+from mlops_desk.ui.item_models.monitor_versions import VersionTotalsModel
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
-from mlops_desk.ui.models.monitor_data import WINDOWS, MonitorData, load_monitor
-from mlops_desk.ui.models.monitor_versions import VersionTotalsModel
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.banner import Banner
 from mlops_desk.ui.widgets.monitor_drift import DriftPanel, fit_rows

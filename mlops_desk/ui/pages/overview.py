@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 
 from mlops_desk.core.overview import ModelSummary, load_overview
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.item_models.overview_table import SORT_ROLE, TREND, OverviewTableModel
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
-from mlops_desk.ui.models.overview_table import SORT_ROLE, TREND, OverviewTableModel
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.banner import Banner
 from mlops_desk.ui.widgets.sparkline import SparklineDelegate

@@ -24,14 +24,14 @@ from PySide6.QtWidgets import (
 from mlops_desk.core.runs import RESUMABLE, Run, get_run
 from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
-from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
-from mlops_desk.ui.models.run_jobs import RunJobs
-from mlops_desk.ui.models.run_list import RunListModel
-from mlops_desk.ui.models.run_queries import (
+from mlops_desk.ui.item_models.run_jobs import RunJobs
+from mlops_desk.ui.item_models.run_list import RunListModel
+from mlops_desk.ui.item_models.run_queries import (
     Comparison,
     load_comparison,
     load_run_list,
 )
+from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.widgets.run_compare import RunCompareView
 from mlops_desk.ui.widgets.run_detail import RunDetailView

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from mlops_desk.core.deploy import Move
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui import theme
-from mlops_desk.ui.models.deploy_history import MOVE_ROLE, change_text
+from mlops_desk.ui.item_models.deploy_history import MOVE_ROLE, change_text
 
 GUTTER = 34
 DOT = 6

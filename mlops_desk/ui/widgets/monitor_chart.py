@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from mlops_desk.ui.models.monitor_data import MonitorData, VersionSeries
+from mlops_desk.ui.item_models.monitor_data import MonitorData, VersionSeries
 from mlops_desk.ui.widgets import chart_style
 from mlops_desk.ui.widgets.chart_axes import CountAxis
 

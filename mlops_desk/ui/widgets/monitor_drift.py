@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desk.core.monitoring import DriftReport, DriftThresholds
 from mlops_desk.ui import format as fmt
-from mlops_desk.ui.models.monitor_drift import DriftLabelsModel
+from mlops_desk.ui.item_models.monitor_drift import DriftLabelsModel
 from mlops_desk.ui.widgets.status_line import StatusLine
 from mlops_desk.ui.widgets.table_columns import column_fitter, readable_table
 

@@ -14,12 +14,12 @@ from PySide6.QtWidgets import (
 
 from mlops_desk.core.metric_catalogue import SIGNIFICANCE as ALPHA
 from mlops_desk.core.metric_catalogue import format_value
-from mlops_desk.ui.models.run_compare import (
+from mlops_desk.ui.item_models.run_compare import (
     CompareMetricsModel,
     FlippedRowsModel,
     metric_deltas,
 )
-from mlops_desk.ui.models.run_queries import Comparison
+from mlops_desk.ui.item_models.run_queries import Comparison
 from mlops_desk.ui.report_export import ReportExporter, beside, compare_subject, export_button
 from mlops_desk.ui.widgets.table_columns import readable_table
 

@@ -31,11 +31,11 @@ from mlops_desk.core.run_live import partial_metrics
 from mlops_desk.core.runs import Run
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.item_models.run_confusion import ConfusionModel
+from mlops_desk.ui.item_models.run_jobs import Job
+from mlops_desk.ui.item_models.run_queries import ResultQuery, load_latencies
+from mlops_desk.ui.item_models.run_results import RunResultsModel
 from mlops_desk.ui.loader import LatestLoad
-from mlops_desk.ui.models.run_confusion import ConfusionModel
-from mlops_desk.ui.models.run_jobs import Job
-from mlops_desk.ui.models.run_queries import ResultQuery, load_latencies
-from mlops_desk.ui.models.run_results import RunResultsModel
 from mlops_desk.ui.report_export import ReportExporter, beside, export_button, run_subject
 from mlops_desk.ui.widgets.run_metrics import RunMetricsPanel
 from mlops_desk.ui.widgets.run_progress import RunProgressPanel

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from mlops_desk.core.runs import RESUMABLE, Run
-from mlops_desk.ui.models.run_jobs import Job
+from mlops_desk.ui.item_models.run_jobs import Job
 from mlops_desk.ui.widgets.run_throughput import ThroughputChart
 
 

@@ -12,8 +12,8 @@ from mlops_desk.core.deploy import Environment
 from mlops_desk.core.gates import Check, GateReport, Policy, SkippedRun
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui import theme
-from mlops_desk.ui.models.base import RIGHT, Index, RowsTableModel
-from mlops_desk.ui.models.deploy_data import describe_policy
+from mlops_desk.ui.item_models.base import RIGHT, Index, RowsTableModel
+from mlops_desk.ui.item_models.deploy_data import describe_policy
 
 
 @dataclass(frozen=True)

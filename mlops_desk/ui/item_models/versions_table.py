@@ -11,7 +11,7 @@ from PySide6.QtGui import QFont, QGuiApplication, QPalette
 from mlops_desk.core.overview import RunPoint
 from mlops_desk.core.registry import Version
 from mlops_desk.ui import format as fmt
-from mlops_desk.ui.models.base import RIGHT, Index, RowsTableModel
+from mlops_desk.ui.item_models.base import RIGHT, Index, RowsTableModel
 
 COLUMNS = ("#", "Deployed", "Fingerprint", "Model id", "Created", "Note", "Tags", "Accuracy",
            "p95", "Cost / 1k")

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from mlops_desk.ui.models.base import RIGHT, Index, RowsTableModel
+from mlops_desk.ui.item_models.base import RIGHT, Index, RowsTableModel
 
 COLUMNS = ("Label", "Reference", "Share", "Production", "Share", "Change")
 

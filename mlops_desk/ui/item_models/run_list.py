@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 from mlops_desk.core.runner import Progress
 from mlops_desk.core.runs import Run
 from mlops_desk.ui import format as fmt
-from mlops_desk.ui.models.run_table import Column, RecordTableModel
+from mlops_desk.ui.item_models.run_table import Column, RecordTableModel
 
 STATUS_COLORS = {"failed": QColor(200, 40, 40), "cancelled": QColor(190, 120, 0),
                  "interrupted": QColor(190, 120, 0), "running": QColor(30, 110, 200)}

@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor
 
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.app_context import AppContext
-from mlops_desk.ui.models.run_queries import (
+from mlops_desk.ui.item_models.run_queries import (
     PAGE_ROWS,
     NewRows,
     ResultPage,

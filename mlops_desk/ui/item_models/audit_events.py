@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QGuiApplication
 
 from mlops_desk.core.audit_search import AuditEvent
 from mlops_desk.ui import theme
-from mlops_desk.ui.models.base import RIGHT, Index, RowsTableModel
+from mlops_desk.ui.item_models.base import RIGHT, Index, RowsTableModel
 
 COLUMNS = ("ID", "Time (UTC)", "User", "Action", "Subject", "Details")
 DETAILS = COLUMNS.index("Details")

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from mlops_desk.core.deploy import Move
 from mlops_desk.ui import format as fmt
-from mlops_desk.ui.models.base import Index, RowsTableModel
+from mlops_desk.ui.item_models.base import Index, RowsTableModel
 
 MOVE_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Time", "User", "Environment", "Action", "Change", "Reason", "Gate run", "Forced")

@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 
-from mlops_desk.ui.models.base import ROOT, Index, RowsTableModel
+from mlops_desk.ui.item_models.base import ROOT, Index, RowsTableModel
 
 PAGE_ROWS = 500
 CELL_CHARS = 300  # a cell shows this much; the tooltip shows more

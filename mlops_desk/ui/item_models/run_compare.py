@@ -10,8 +10,8 @@ from PySide6.QtGui import QColor
 from mlops_desk.core import metric_catalogue
 from mlops_desk.core.reports.compare_report import delta_rows
 from mlops_desk.ui import format as fmt
-from mlops_desk.ui.models.run_queries import Comparison, FlippedRow
-from mlops_desk.ui.models.run_table import Column, RecordTableModel
+from mlops_desk.ui.item_models.run_queries import Comparison, FlippedRow
+from mlops_desk.ui.item_models.run_table import Column, RecordTableModel
 
 GOOD, BAD = QColor(30, 140, 60), QColor(200, 40, 40)
 

@@ -10,7 +10,7 @@ from mlops_desk.core.overview import REGRESSION_RULE, ModelSummary
 from mlops_desk.core.reference import SOURCE_TEXT
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui import theme
-from mlops_desk.ui.models.base import RIGHT, Index, RowsTableModel
+from mlops_desk.ui.item_models.base import RIGHT, Index, RowsTableModel
 from mlops_desk.ui.widgets.sparkline import SPARK_ROLE, WARN_ROLE
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 10
