@@ -10,6 +10,7 @@ from mlops_desk.cli.context import Context
 from mlops_desk.cli.output import info, print_json, print_table, utc_time
 from mlops_desk.core import deploy, gates, monitoring, registry
 from mlops_desk.core.errors import CheckFailed
+from mlops_desk.core.gateway_address import DEFAULT_HOST, DEFAULT_PORT
 
 
 def register(sub, common) -> None:
@@ -42,9 +43,9 @@ def register(sub, common) -> None:
     srv = sub.add_parser("serve", parents=[common],
                          help="serve deployed versions over the OpenAI API")
     srv.set_defaults(handler=serve_cmd)
-    srv.add_argument("--host", default="127.0.0.1",
+    srv.add_argument("--host", default=DEFAULT_HOST,
                      help="address to bind (non-loopback needs $MLOPS_DESK_GATEWAY_TOKEN)")
-    srv.add_argument("--port", type=arg_types.port, default=8700)
+    srv.add_argument("--port", type=arg_types.port, default=DEFAULT_PORT)
 
     mon = sub.add_parser("monitor", parents=[common], help="gateway traffic and drift")
     mon.set_defaults(handler=monitor_cmd)

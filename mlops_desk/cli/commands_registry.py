@@ -160,14 +160,12 @@ def endpoint_add(ctx: Context) -> int:
     prices = dict(registry.parse_price(p) for p in a.price)
     key_ref, key = _key_option(a)
     store = ctx.store
-    with _credentials_hint(), store.transaction():
-        endpoint = registry.add_endpoint(
-            store, a.name, kind=a.kind, base_url=a.base_url, target=a.target,
+    with _credentials_hint():
+        endpoint = registry.save_endpoint(
+            store, a.name, kind=a.kind, key=key, base_url=a.base_url, target=a.target,
             api_key_ref=key_ref or "", timeout_s=a.timeout, max_concurrency=a.max_concurrency,
             rpm=a.rpm, tpm=a.tpm, prices=prices, batch_discount=a.batch_discount,
         )
-        if key:  # a keyring failure here rolls the endpoint back
-            secrets.store_in_keyring(a.name, key)
     if ctx.json:
         print_json(endpoint.public_dict())
     else:
@@ -193,10 +191,8 @@ def endpoint_edit(ctx: Context) -> int:
         changes["api_key_ref"] = key_ref
     if not changes:
         raise BadInput("nothing to change: give at least one option (see 'endpoint edit --help')")
-    with _credentials_hint(), ctx.store.transaction():
-        endpoint = registry.update_endpoint(ctx.store, a.name, **changes)
-        if key:
-            secrets.store_in_keyring(a.name, key)
+    with _credentials_hint():
+        endpoint = registry.save_endpoint(ctx.store, a.name, key=key, **changes)
     if ctx.json:
         print_json(endpoint.public_dict())
     else:

@@ -19,7 +19,7 @@ from mlops_desk.core.errors import BadInput, Conflict, NotFound
 from mlops_desk.core.names import check_name, check_name_free
 from mlops_desk.core.parsing import validate_parser_spec
 from mlops_desk.core.schema import DEFAULT_ENVIRONMENTS
-from mlops_desk.core.secrets import describe, has_url_credentials, redact_url
+from mlops_desk.core.secrets import describe, has_url_credentials, redact_url, store_in_keyring
 from mlops_desk.core.store import Store, utcnow
 from mlops_desk.core.user_input import parse_version_ref  # noqa: F401  (callers use registry.)
 
@@ -184,6 +184,21 @@ def update_endpoint(store: Store, name: str, **changes: Any) -> Endpoint:
         db["endpoints"].update(current.id, {**changes, "updated_at": utcnow()})
         endpoint = get_endpoint(store, name)
         audit.append(store, "endpoint.edit", f"endpoint:{name}", _audit_view(endpoint))
+    return endpoint
+
+
+def save_endpoint(store: Store, name: str, *, kind: str | None = None, key: str | None = None,
+                  **fields: Any) -> Endpoint:
+    """Add (``kind`` given) or update an endpoint and keep ``key`` in the OS keyring, all or
+    nothing: a keyring failure rolls the endpoint change back, and a refused change never
+    overwrites another key. The one place both faces save an endpoint with its key."""
+    with store.transaction():
+        if kind is None:
+            endpoint = update_endpoint(store, name, **fields)
+        else:
+            endpoint = add_endpoint(store, name, kind=kind, **fields)
+        if key:
+            store_in_keyring(name, key)
     return endpoint
 
 

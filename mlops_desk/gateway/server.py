@@ -23,13 +23,12 @@ from typing import Any
 import uvicorn
 
 from mlops_desk.core.errors import BadInput
+from mlops_desk.core.gateway_address import DEFAULT_HOST, DEFAULT_PORT
 from mlops_desk.gateway.app import create_app
 from mlops_desk.gateway.connections import ConnectionGuard
 from mlops_desk.gateway.limits import Limits, raise_open_file_limit
 
 TOKEN_ENV = "MLOPS_DESK_GATEWAY_TOKEN"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8700
 
 
 def is_loopback(host: str) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 
+from mlops_desk.core.gateway_address import DEFAULT_HOST, DEFAULT_PORT
 from mlops_desk.core.logs import get_logger
 
 log = get_logger("ui.gateway")
@@ -27,9 +28,6 @@ RUNNING = "running"
 STOPPING = "stopping"
 FAILED = "failed"
 _SERVING = re.compile(r"^serving (\S+)")
-# The CLI's defaults (gateway.server), not imported from there: that would pull uvicorn
-# into the GUI's start-up for two constants.
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8700
 START_TIMEOUT_MS = 30_000
 STOP_TIMEOUT_MS = 5_000
 

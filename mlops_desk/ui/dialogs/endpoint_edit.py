@@ -62,14 +62,8 @@ def save_endpoint(store: Store, spec: EndpointSpec) -> Endpoint:
     fields = dict(spec.fields)
     if spec.key_ref is not None:
         fields["api_key_ref"] = spec.key_ref
-    with store.transaction():
-        if spec.editing:
-            endpoint = registry.update_endpoint(store, spec.name, **fields)
-        else:
-            endpoint = registry.add_endpoint(store, spec.name, kind=spec.kind, **fields)
-        if spec.key:  # a keyring failure rolls the endpoint change back
-            secrets.store_in_keyring(spec.name, spec.key)
-    return endpoint
+    return registry.save_endpoint(store, spec.name, kind=None if spec.editing else spec.kind,
+                                  key=spec.key, **fields)
 
 
 class EndpointDialog(QDialog):
