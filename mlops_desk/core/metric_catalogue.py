@@ -38,7 +38,7 @@ class MetricInfo:
 
     def direction(self, delta: Any) -> str:
         """"better", "worse" or "same" for a B - A difference ("" when it has no direction)."""
-        number = _number(delta)
+        number = finite_number(delta)
         if number is None or self.better is None:
             return ""
         if number == 0:
@@ -109,7 +109,7 @@ def info(key: str) -> MetricInfo:
 
 
 def format_value(unit: str, value: Any, *, signed: bool = False) -> str:
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return "-"
     sign = "+" if signed and number > 0 else ""
@@ -134,7 +134,8 @@ def format_value(unit: str, value: Any, *, signed: bool = False) -> str:
     return f"{sign}{number:,.4g}"
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """A usable number or None: NaN and inf from bad inputs must not reach a table or JSON."""
     if value is None or isinstance(value, bool):
         return None
     try:

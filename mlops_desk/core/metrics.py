@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mlops_desk.core.metric_catalogue import CATALOGUE
+from mlops_desk.core.metric_catalogue import finite_number as _finite
 from mlops_desk.core.scoring import has_expected
 
 Z_95 = 1.959963984540054
@@ -284,17 +285,6 @@ def _deltas(metrics_a: dict, metrics_b: dict) -> dict[str, float | None]:
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-
-def _finite(value: Any) -> float | None:
-    """A usable number or None: NaN and inf from bad inputs must not reach the JSON."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _ratio(numerator: float, denominator: float | None) -> float | None:

@@ -112,15 +112,9 @@ class Comparison:
 
 def load_comparison(store: Store, id_a: int, id_b: int) -> Comparison:
     """``metrics.compare_runs`` of two runs on the same dataset, plus the flipped rows."""
-    from mlops_desk.core.errors import BadInput
+    from mlops_desk.core.reports.compare_report import load_pair
 
-    a, b = runs.get_run(store, id_a), runs.get_run(store, id_b)
-    if a.dataset_id != b.dataset_id:
-        raise BadInput(f"runs {id_a} and {id_b} used different datasets ({a.dataset}, "
-                       f"{b.dataset}); compare runs on the same dataset")
-    if not a.metrics or not b.metrics:
-        raise BadInput(f"run {id_a if not a.metrics else id_b} has no results yet; "
-                       "compare runs that have finished (or resume it)")
+    a, b = load_pair(store, id_a, id_b)
     rows_a = runs.results_for_metrics(store, id_a)
     rows_b = runs.results_for_metrics(store, id_b)
     result = compare_runs(rows_a, rows_b, a.metrics, b.metrics)
