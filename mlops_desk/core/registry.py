@@ -318,13 +318,6 @@ def list_models(store: Store, *, include_archived: bool = True) -> list[Model]:
     return [_model(r) for r in store.db.query(f"SELECT * FROM models {where}ORDER BY name")]
 
 
-def version_counts(store: Store) -> dict[str, int]:
-    """Model name -> how many versions it has (0 for none), for listings."""
-    return dict(store.db.execute(
-        "SELECT m.name, (SELECT count(*) FROM versions v WHERE v.model_id = m.id) "
-        "FROM models m").fetchall())
-
-
 # -- versions ----------------------------------------------------------------
 
 CONFIG_KEYS = ("endpoint", "model_id", "system_prompt", "template", "params", "parser")

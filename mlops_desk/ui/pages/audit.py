@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -36,6 +35,7 @@ from mlops_desk.ui.loader import LatestLoad, StaleFlag, guarded
 from mlops_desk.ui.pages.base import Page
 from mlops_desk.ui.report_export import ReportExporter, ReportSubject, export_button
 from mlops_desk.ui.widgets.status_line import StatusLine
+from mlops_desk.ui.widgets.table_columns import readable_table
 
 SEARCH_DELAY_MS = 250
 # (label, how far back) for the range picker; None: all time; "dates": the two date fields.
@@ -114,14 +114,9 @@ class AuditPage(Page):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((56, 140, 80, 150, 190)):
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(DETAILS, QHeaderView.ResizeMode.Stretch)
+        readable_table(self.table, stretch=DETAILS)  # sized to content, tooltips on cut cells
         self.problem = StatusLine()  # a bad date range or a failed query
         self.problem.hide()
 
