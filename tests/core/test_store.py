@@ -165,3 +165,26 @@ def test_missing_folder_is_created(tmp_path) -> None:
         assert store.path.exists()
     finally:
         store.close()
+
+
+def test_opening_a_store_leaves_pandas_and_numpy_unloaded(tmp_path) -> None:
+    """sqlite_utils would import them (its column types for their values); blocked while it
+    imports, they cost neither start-up time nor a bigger heap, and still import later."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from mlops_desk.core.store import Store\n"
+        f"store = Store({str(tmp_path / 'r.db')!r})\n"
+        "store.db['models'].count\n"
+        "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules, 'loaded'\n"
+        "import pandas, numpy\n"
+        "assert 'pandas' in sys.modules\n"
+        "store.db.execute('select 1')\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
