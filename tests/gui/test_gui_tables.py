@@ -58,9 +58,9 @@ def shown(view: QTableView, row: int, column: int) -> str:
     view.initViewItemOption(option)
     option.rect = view.visualRect(view.model().index(row, column))
     index = view.model().index(row, column)
-    delegate = view.itemDelegate()
+    delegate = view.itemDelegateForIndex(index)
     delegate.initStyleOption(option, index)
-    return option.text
+    return delegate.shown_text(option, index)  # as drawn: Qt cuts plain text when it paints
 
 
 def tooltip_at(view: QTableView, row: int, column: int) -> str:

@@ -42,6 +42,8 @@ COLUMNS = (
     ("Error", "error_class", False),
 )
 RESULT = 4
+DISPLAY, TOOLTIP = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole)
+ALIGNMENT, FOREGROUND = int(Qt.ItemDataRole.TextAlignmentRole), int(Qt.ItemDataRole.ForegroundRole)
 
 
 def verdict(row: dict[str, Any]) -> str:
@@ -62,6 +64,9 @@ class RunResultsModel(QAbstractTableModel):
         self.page_rows = page_rows
         self._query: ResultQuery | None = None
         self._rows: list[dict[str, Any]] = []
+        # Each row's cell texts, made once when it arrives: a repaint asks ``data()`` about
+        # eight roles per visible cell, on the GUI thread, while a run appends rows.
+        self._shown: list[tuple[str, ...]] = []
         self._total = -1
         self._generation = 0
         self._loading = False
@@ -90,7 +95,7 @@ class RunResultsModel(QAbstractTableModel):
         """Show the results that match ``query`` (None: nothing); loads the first page, or
         when ``live`` the rows stored so far (then ``follow`` adds the next ones)."""
         self.beginResetModel()
-        self._query, self._rows, self._total = query, [], -1
+        self._query, self._rows, self._shown, self._total = query, [], [], -1
         self._live, self._since, self._seen = live, None, set()
         self._generation += 1
         self.endResetModel()
@@ -118,26 +123,34 @@ class RunResultsModel(QAbstractTableModel):
         generation = self._generation
         self._set_loading(True)
         self.ctx.tasks.start(
-            fetch_new_rows, self.ctx.store, self._query, self._since, quiet=True,
-            on_done=lambda new: self._rows_arrived(generation, new),
+            _with_cells(fetch_new_rows), self.ctx.store, self._query, self._since, quiet=True,
+            on_done=lambda answer: self._rows_arrived(generation, *answer),
             on_error=lambda message: self._page_failed(generation, message),
         )
 
-    def _rows_arrived(self, generation: int, new: NewRows) -> None:
+    def _rows_arrived(self, generation: int, new: NewRows, shown: list[tuple[str, ...]]) -> None:
         if not shiboken6.isValid(self) or generation != self._generation:
             return
-        rows = [row for row in new.rows if row["row_idx"] not in self._seen]
-        if rows:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-            self._rows.extend(rows)
-            self._seen.update(row["row_idx"] for row in rows)
-            self.endInsertRows()
+        fresh = [i for i, row in enumerate(new.rows) if row["row_idx"] not in self._seen]
+        if fresh:
+            self._append([new.rows[i] for i in fresh], [shown[i] for i in fresh])
+            self._seen.update(new.rows[i]["row_idx"] for i in fresh)
         if new.rows:
             self._since = max(self._since or "", new.rows[-1]["finished_at"])
         self._total = len(self._rows)
         self._set_loading(False)
         self.total_changed.emit(self._total)
+
+    def _append(self, rows: list[dict[str, Any]], shown: list[tuple[str, ...]]) -> None:
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self._rows.extend(rows)
+        self._shown.extend(shown)
+        self.endInsertRows()
+
+    def plain_texts(self, column: int, rows: range) -> list[str]:
+        """The cells' texts, for sizing the columns (see ``table_columns``)."""
+        return [self._shown[row][column] for row in rows]
 
     def row_data(self, row: int) -> dict[str, Any]:
         return self._rows[row]
@@ -156,22 +169,20 @@ class RunResultsModel(QAbstractTableModel):
         generation = self._generation
         self._set_loading(True)
         self.ctx.tasks.start(
-            fetch_result_page, self.ctx.store, self._query, offset, self.page_rows,
-            with_total=with_total,
-            on_done=lambda page: self._page_loaded(generation, page),
+            _with_cells(fetch_result_page), self.ctx.store, self._query, offset,
+            self.page_rows, with_total=with_total,
+            on_done=lambda answer: self._page_loaded(generation, *answer),
             on_error=lambda message: self._page_failed(generation, message),
         )
 
-    def _page_loaded(self, generation: int, page: ResultPage) -> None:
+    def _page_loaded(self, generation: int, page: ResultPage,
+                     shown: list[tuple[str, ...]]) -> None:
         if not shiboken6.isValid(self) or generation != self._generation:
             return  # the query changed meanwhile: this page answers an old question
         if page.total >= 0:
             self._total = page.total
         if page.rows:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(page.rows) - 1)
-            self._rows.extend(page.rows)
-            self.endInsertRows()
+            self._append(page.rows, shown)
         if not page.rows or len(page.rows) < self.page_rows:
             self._total = len(self._rows)  # the data ended early (or shrank): stop paging
         self._set_loading(False)
@@ -210,58 +221,68 @@ class RunResultsModel(QAbstractTableModel):
             return "not sortable"
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+    def data(self, index: Index, role: int = DISPLAY) -> Any:
+        row, column = index.row(), index.column()  # an invalid index has row -1
+        if not (0 <= row < len(self._shown) and 0 <= column < len(COLUMNS)):
             return None
-        column = index.column()
-        if not 0 <= column < len(COLUMNS):
-            return None
-        row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[column][2]:
+        if role == DISPLAY:
+            return self._shown[row][column]
+        if role == TOOLTIP:
+            return _tooltip(self._rows[row], column)
+        if role == ALIGNMENT and COLUMNS[column][2]:
             return RIGHT
-        if role == Qt.ItemDataRole.ForegroundRole and column == RESULT:
-            text = verdict(row)
+        if role == FOREGROUND and column == RESULT:
+            text = self._shown[row][column]
             return GOOD if text.startswith("✓") else BAD if text != fmt.DASH else None
         return None
 
-    @staticmethod
-    def _display(row: dict[str, Any], column: int) -> str:
-        if column == 0:
-            return str(row["row_idx"])
-        if column == 1:
-            return _one_line(row.get("input") or "")
-        if column == 2:
-            return _text(row.get("expected"))
-        if column == 3:
-            return _text(row.get("prediction"))
-        if column == RESULT:
-            return verdict(row)
-        if column == 5:
-            return "cached" if row.get("cached") else fmt.millis(row.get("latency_ms"))
-        if column == 6:
-            return fmt.cost(row.get("cost"))
-        if column == 7:
-            return str(row.get("attempts") or 0)
-        return row.get("error_class") or ""
 
-    @classmethod
-    def _tooltip(cls, row: dict[str, Any], column: int) -> str | None:
-        """The cell's full text (a narrow column cuts it off), with what lies behind it."""
-        if column == 1:
-            return row.get("input") or None
-        if column == 3:
-            output = row.get("output")
-            shown = _text(row.get("prediction"))
-            return f"{shown}\n\nraw reply: {output}" if output else shown
-        if column == 8:
-            error = row.get("error_class")
-            message = row.get("error_message")
-            return f"{error}: {message}" if error and message else error or None
-        return cls._display(row, column) or None
+def cell_text(row: dict[str, Any], column: int) -> str:
+    """What a row shows in ``column`` (made on the pool thread, with the row's query)."""
+    if column == 0:
+        return str(row["row_idx"])
+    if column == 1:
+        return _one_line(row.get("input") or "")
+    if column == 2:
+        return _text(row.get("expected"))
+    if column == 3:
+        return _text(row.get("prediction"))
+    if column == RESULT:
+        return verdict(row)
+    if column == 5:
+        return "cached" if row.get("cached") else fmt.millis(row.get("latency_ms"))
+    if column == 6:
+        return fmt.cost(row.get("cost"))
+    if column == 7:
+        return str(row.get("attempts") or 0)
+    return row.get("error_class") or ""
+
+
+def _tooltip(row: dict[str, Any], column: int) -> str | None:
+    """The cell's full text (a narrow column cuts it off), with what lies behind it."""
+    if column == 1:
+        return row.get("input") or None
+    if column == 3:
+        output = row.get("output")
+        shown = _text(row.get("prediction"))
+        return f"{shown}\n\nraw reply: {output}" if output else shown
+    if column == 8:
+        error = row.get("error_class")
+        message = row.get("error_message")
+        return f"{error}: {message}" if error and message else error or None
+    return cell_text(row, column) or None
+
+
+def _with_cells(fetch):
+    """``fetch`` followed, still on the pool thread, by the cell texts of the rows it got."""
+
+    def fetch_with_cells(*args: Any, **kwargs: Any):
+        answer = fetch(*args, **kwargs)
+        return answer, [tuple(cell_text(row, c) for c in range(len(COLUMNS)))
+                        for row in answer.rows]
+
+    fetch_with_cells.__name__ = fetch.__name__
+    return fetch_with_cells
 
 
 def _text(value: Any) -> str:

@@ -20,6 +20,9 @@ Index = QModelIndex | QPersistentModelIndex
 ROOT = QModelIndex()  # the invalid index: a table's only parent
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 21
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+# Plain ints: ``data()`` runs about eight times per painted cell.
+DISPLAY, TOOLTIP = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole)
+ALIGNMENT, FOREGROUND = int(Qt.ItemDataRole.TextAlignmentRole), int(Qt.ItemDataRole.ForegroundRole)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,11 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
 
     def records(self) -> list[T]:
         return list(self._records)
+
+    def plain_texts(self, column: int, rows: range) -> list[str]:
+        """The cells' texts, for sizing the columns (see ``table_columns``)."""
+        text = self.columns[column].text
+        return [text(self._records[row]) for row in rows]
 
     def record(self, row: int) -> T:
         return self._records[row]
@@ -129,21 +137,20 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
             return int(RIGHT)
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._records):
+    def data(self, index: Index, role: int = DISPLAY) -> Any:
+        row, column = index.row(), index.column()  # an invalid index has row -1
+        if not (0 <= row < len(self._records) and 0 <= column < len(self.columns)):
             return None
-        if not 0 <= index.column() < len(self.columns):
-            return None
-        record = self._records[index.row()]
-        column = self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(record)
+        record = self._records[row]
+        spec = self.columns[column]
+        if role == DISPLAY:
+            return spec.text(record)
         if role == RECORD_ROLE:
             return record
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
+        if role == ALIGNMENT and spec.align_right:
             return int(RIGHT)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip:
-            return column.tooltip(record)
-        if role == Qt.ItemDataRole.ForegroundRole and column.foreground:
-            return column.foreground(record)
+        if role == TOOLTIP and spec.tooltip:
+            return spec.tooltip(record)
+        if role == FOREGROUND and spec.foreground:
+            return spec.foreground(record)
         return None

@@ -6,12 +6,15 @@
   model name is cut: ``review-sen…:3``), long ids lose their middle, anything else its end.
 - A cell whose text is elided shows the full text as its tooltip (before the model's own
   tooltip, if it has one); a cell that fits keeps just the model's tooltip.
+
+Only the columns that need that special cutting run Python code per painted cell; every other
+cell is drawn by Qt alone, which keeps repaints cheap while a run appends rows.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QFontMetrics
@@ -31,7 +34,7 @@ MIN_WIDTH = 48
 MAX_WIDTH = 420
 STRETCH_FLOOR = 120  # the free-text column keeps this much (elided, with a tooltip) at least
 ROWS_MEASURED = 50  # the first screenful or two: a wider cell further down is elided with a
-# tooltip; measuring costs ~85 us a cell on the GUI thread (9 columns x 50 rows: ~40 ms)
+# tooltip; measuring costs ~15 us a cell on the GUI thread (9 columns x 50 rows: ~7 ms)
 
 
 def elide(text: str, metrics: QFontMetrics, width: int, *, middle: bool = False) -> str:
@@ -49,39 +52,28 @@ def elide(text: str, metrics: QFontMetrics, width: int, *, middle: bool = False)
     return metrics.elidedText(text, mode, width)
 
 
-class ElidingDelegate(QStyledItemDelegate):
-    """Draws display text elided by ``elide`` and gives an elided cell its full text as a
-    tooltip. ``middle``: the columns that hold long ids (cut in the middle)."""
+class CutTextTooltips(QStyledItemDelegate):
+    """Every table's delegate: a cell whose text is cut shows it in full as its tooltip.
 
-    def __init__(self, view: QAbstractItemView, middle: Iterable[int] = ()):
-        super().__init__(view)
-        self.middle = set(middle)
-        self._measuring = False
-
-    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        super().initStyleOption(option, index)
-        if option.text and not self._measuring:
-            option.text = self.shown_text(option, index)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex):
-        self._measuring = True  # the size the whole text needs, not the elided one
-        try:
-            return super().sizeHint(option, index)
-        finally:
-            self._measuring = False
+    It draws nothing itself: Qt draws each cell (cutting plain text at its end) without
+    calling into Python, which keeps repainting a table while a run appends rows cheap.
+    Python runs only when a tooltip is asked for.
+    """
 
     def shown_text(self, option: QStyleOptionViewItem, index: QModelIndex) -> str:
         """The text as drawn in ``option.rect`` (elided or not)."""
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-        return elide(text, option.fontMetrics, self._text_width(option),
-                     middle=index.column() in self.middle)
+        width = _text_width(option)
+        if not text or "\n" in text or option.fontMetrics.horizontalAdvance(text) <= width:
+            return text
+        return option.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
 
     def tooltip(self, option: QStyleOptionViewItem, index: QModelIndex) -> str | None:
         """The full text when the cell is elided (then the model's tooltip), else the model's."""
         own = index.data(Qt.ItemDataRole.ToolTipRole)
         full = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         probe = QStyleOptionViewItem(option)
-        super().initStyleOption(probe, index)
+        QStyledItemDelegate.initStyleOption(self, probe, index)
         if full and self.shown_text(probe, index) != full:
             return f"{full}\n\n{own}" if own and own != full else full
         return own or None
@@ -97,14 +89,42 @@ class ElidingDelegate(QStyledItemDelegate):
             event.ignore()
         return True
 
-    def _text_width(self, option: QStyleOptionViewItem) -> int:
-        widget = option.widget
-        style = widget.style() if widget is not None else None
-        if style is None:
-            return option.rect.width() - 8
-        rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, widget)
-        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
-        return rect.width() - 2 * margin
+
+class ElidingDelegate(CutTextTooltips):
+    """The delegate of a column whose text must be cut where it matters least (see ``elide``):
+    one of version references (found while measuring the column), or of long ids
+    (``middle``). Only these columns pay for eliding in Python."""
+
+    def __init__(self, view: QAbstractItemView, *, middle: bool = False):
+        super().__init__(view)
+        self.middle = middle
+        self._measuring = False
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().initStyleOption(option, index)
+        if option.text and not self._measuring:
+            option.text = self.shown_text(option, index)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex):
+        self._measuring = True  # the size the whole text needs, not the elided one
+        try:
+            return super().sizeHint(option, index)
+        finally:
+            self._measuring = False
+
+    def shown_text(self, option: QStyleOptionViewItem, index: QModelIndex) -> str:
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        return elide(text, option.fontMetrics, _text_width(option), middle=self.middle)
+
+
+def _text_width(option: QStyleOptionViewItem) -> int:
+    widget = option.widget
+    style = widget.style() if widget is not None else None
+    if style is None:
+        return option.rect.width() - 8
+    rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, widget)
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+    return rect.width() - 2 * margin
 
 
 class ColumnFitter(QObject):
@@ -126,6 +146,11 @@ class ColumnFitter(QObject):
         self._stretch_timer.setSingleShot(True)
         self._stretch_timer.setInterval(0)
         self._stretch_timer.timeout.connect(self._fit_stretch)
+        self._grow_timer = QTimer(self)
+        self._grow_timer.setSingleShot(True)
+        self._grow_timer.setInterval(0)
+        self._grow_timer.timeout.connect(self._grow)
+        self._new_rows: range | None = None  # rows added since the last fit, to measure
         self._stretch_floor = 0
         self._model = None
         view.installEventFilter(self)
@@ -142,10 +167,31 @@ class ColumnFitter(QObject):
         model.rowsInserted.connect(self._rows_added)
         self._timer.start()
 
-    def _rows_added(self, _parent, first: int, _last: int) -> None:
-        # A page appended past the measured rows (results load page by page) changes nothing.
-        if first < ROWS_MEASURED:
-            self._timer.start()
+    def _rows_added(self, _parent, first: int, last: int) -> None:
+        """New rows only ever widen a column, so only they are measured (a run appends rows
+        every second; the runs list gains one at the top). A page appended past the measured
+        rows (results load page by page) changes nothing."""
+        if first >= ROWS_MEASURED:
+            return
+        rows = range(first, min(last + 1, ROWS_MEASURED))
+        pending = self._new_rows
+        self._new_rows = rows if pending is None else range(
+            min(pending.start, rows.start), max(pending.stop, rows.stop))
+        self._grow_timer.start()
+
+    def _grow(self) -> None:
+        rows, self._new_rows = self._new_rows, None
+        model = self.view.model()
+        if rows is None or model is None or self._timer.isActive():  # a full fit is coming
+            return
+        header = self.view.horizontalHeader()
+        for column in range(model.columnCount()):
+            if header.isSectionHidden(column) or column == self.stretch or column in self.widths:
+                continue
+            width = self._width(column, self._content_width(column, rows))
+            if width > header.sectionSize(column):
+                header.resizeSection(column, width)
+        self._fit_stretch()
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Show:
@@ -177,9 +223,7 @@ class ColumnFitter(QObject):
             if header.isSectionHidden(column):
                 continue
             content = self._content_width(column)
-            fixed = self.widths.get(column)
-            widths[column] = (content, max(self.minimum, min(content, self.maximum) if fixed
-                                           is None else fixed, self.header_width(column)))
+            widths[column] = (content, self._width(column, content))
         if self.widest and widths:  # the column with the most text takes the spare width
             self.stretch = max(widths, key=lambda c: widths[c][0])
         for column, (_, width) in widths.items():
@@ -189,6 +233,11 @@ class ColumnFitter(QObject):
             else:
                 header.resizeSection(column, width)
         self._fit_stretch()
+
+    def _width(self, column: int, content: int) -> int:
+        fixed = self.widths.get(column)
+        return max(self.minimum, min(content, self.maximum) if fixed is None else fixed,
+                   self.header_width(column))
 
     def _fit_stretch(self) -> None:
         """The stretching column takes the width left over, but never less than its header or
@@ -203,26 +252,46 @@ class ColumnFitter(QObject):
         left = self.view.viewport().width() - others
         header.resizeSection(self.stretch, max(left, self._stretch_floor))
 
-    def _content_width(self, column: int) -> int:
-        """The widest of the first ``ROWS_MEASURED`` cells: its text in its font, the cell's
-        margins and its icon. Font metrics, not the delegate's size hint: ten times cheaper,
-        and this runs on the GUI thread at every reload."""
+    def _content_width(self, column: int, rows: range | None = None) -> int:
+        """The widest of the cells in ``rows`` (default: the first ``ROWS_MEASURED``): its
+        text in its font, the cell's margins and its icon. Font metrics, not the delegate's
+        size hint: ten times cheaper, and this runs on the GUI thread at every reload. The
+        model is asked directly, not through ``index.data``, which would cross into C++ and
+        back for each value.
+
+        A column found to hold version references gets the delegate that keeps their ":3"."""
         model, view = self.view.model(), self.view
         plain = QFontMetrics(view.font())
         style = view.style()
         margin = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1)
         icon = view.iconSize().width() if view.iconSize().isValid() else 16
+        rows = rows if rows is not None else range(min(model.rowCount(), ROWS_MEASURED))
         widest = 0
-        for row in range(min(model.rowCount(), ROWS_MEASURED)):
-            index = model.index(row, column)
-            text = index.data(Qt.ItemDataRole.DisplayRole)
-            font = index.data(Qt.ItemDataRole.FontRole)
-            metrics = plain if font is None else QFontMetrics(font)
+        versions = False
+        for text, metrics, has_icon in _cells(model, column, rows, plain):
             width = metrics.horizontalAdvance(str(text)) if text not in (None, "") else 0
-            if index.data(Qt.ItemDataRole.DecorationRole) is not None:
-                width += icon + 4
-            widest = max(widest, width)
+            widest = max(widest, width + (icon + 4 if has_icon else 0))
+            versions = versions or (isinstance(text, str) and VERSION_REF.match(text) is not None)
+        if versions and view.itemDelegateForColumn(column) is None:
+            view.setItemDelegateForColumn(column, ElidingDelegate(view))
         return widest + margin + 4
+
+
+def _cells(model, column: int, rows: range, plain: QFontMetrics) -> Iterator[tuple]:
+    """(text, font metrics, has an icon) of each cell. A model of plain text cells (no font
+    or icon of their own) may say so with ``plain_texts(column, rows)``: measuring its cells
+    then needs no model index and no ``data()`` call per cell."""
+    plain_texts = getattr(model, "plain_texts", None)
+    if plain_texts is not None:
+        for text in plain_texts(column, rows):
+            yield text, plain, False
+        return
+    for row in rows:
+        index = model.index(row, column)
+        font = model.data(index, Qt.ItemDataRole.FontRole)
+        yield (model.data(index, Qt.ItemDataRole.DisplayRole),
+               plain if font is None else QFontMetrics(font),
+               model.data(index, Qt.ItemDataRole.DecorationRole) is not None)
 
 
 def readable_table(view: QTableView, *, middle: Iterable[int] = (),
@@ -233,7 +302,10 @@ def readable_table(view: QTableView, *, middle: Iterable[int] = (),
     the remaining width (long free text), or "widest" for whichever has the most; ``widths``:
     columns of a fixed width (a sparkline), still never narrower than their header. Columns
     with their own delegate keep it."""
-    view.setItemDelegate(ElidingDelegate(view, middle))
+    view.setItemDelegate(CutTextTooltips(view))
+    for column in middle:
+        if view.itemDelegateForColumn(column) is None:
+            view.setItemDelegateForColumn(column, ElidingDelegate(view, middle=True))
     view.setWordWrap(False)
     header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
