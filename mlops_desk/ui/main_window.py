@@ -102,7 +102,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"MLOps Desk — {store.path.name}")
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
-        self.setStyleSheet(theme.style_sheet())
         self._build_body()
         self._build_menus()
         self._build_status_bar()
@@ -129,7 +128,7 @@ class MainWindow(QMainWindow):
     # -- layout --------------------------------------------------------------------
     def _build_body(self) -> None:
         self.sidebar = QListWidget()
-        self.sidebar.setObjectName("sidebar")
+        theme.dress(self.sidebar, "sidebar")
         self.sidebar.setIconSize(QSize(20, 20))
         self.sidebar.setMinimumWidth(150)
         self.sidebar.setMaximumWidth(260)
@@ -434,7 +433,7 @@ class MainWindow(QMainWindow):
     # -- theme ---------------------------------------------------------------------
     def _scheme_changed(self, *_args: Any) -> None:
         theme.refresh()
-        self.setStyleSheet(theme.style_sheet())  # re-resolves palette(...) colours
+        theme.redress(self)  # re-resolves palette(...) colours
         self._retint()
 
     def changeEvent(self, event: QEvent) -> None:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from mlops_desk.core.deploy import DeployResult
 from mlops_desk.core.gates import GateReport
 from mlops_desk.core.runs import Run, get_run
+from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.dialogs.deploy_base import DeployTaskDialog
 from mlops_desk.ui.item_models.deploy_data import (
@@ -83,7 +84,7 @@ class DeployDialog(DeployTaskDialog):
         self.form.addRow("Manifest folder", manifest_row)
 
         gate_title = QLabel("Gate")
-        gate_title.setObjectName("sectionTitle")
+        theme.section_title(gate_title)
         self.gate_status = StatusLine()
         self.checks = GateChecksModel(self)
         self.checks_view = QTableView()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from mlops_desk.core import registry
 from mlops_desk.core.errors import BadInput
 from mlops_desk.core.registry import Model, Version
+from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.loader import guarded
 from mlops_desk.ui.widgets.status_line import StatusLine
@@ -49,7 +50,7 @@ def parse_tags(text: str) -> list[str]:
 
 def code_editor(text: str = "", height: int = 80) -> QPlainTextEdit:
     editor = QPlainTextEdit(text)
-    editor.setObjectName("code")
+    theme.code_font(editor)
     editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     editor.setMinimumHeight(height)
     editor.setTabChangesFocus(True)

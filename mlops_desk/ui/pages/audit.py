@@ -62,7 +62,7 @@ class AuditPage(Page):
 
     def _build(self) -> None:
         heading = QLabel(self.title)
-        heading.setObjectName("pageTitle")
+        theme.page_title(heading)
         self.verify_button = QPushButton(theme.icon("ok"), "Verify")
         self.verify_button.setToolTip("Check the whole hash chain against the audit key and "
                                       "the checkpoint kept outside the database")

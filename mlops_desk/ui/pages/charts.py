@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from mlops_desk.core.timeseries import ChartData, ChartFilters, chart_filters, load_chart_data
+from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
 from mlops_desk.ui.pages.base import Page
@@ -64,7 +65,7 @@ class ChartsPage(Page):
         self.status = QLabel()
         bar = QHBoxLayout()
         heading = QLabel(self.title)
-        heading.setObjectName("pageTitle")
+        theme.page_title(heading)
         bar.addWidget(heading)
         bar.addSpacing(12)
         for label, box in (("Model", self.model_box), ("Version", self.version_box),

@@ -98,7 +98,7 @@ class DatasetsPage(Page):
         self.fitter = readable_table(self.rows_table, maximum=360, stretch="widest")
         self.rows_table.verticalHeader().setDefaultSectionSize(24)
         self.rows_label = QLabel()
-        self.rows_label.setObjectName("sectionTitle")
+        theme.section_title(self.rows_label)
         rows_box = QWidget()
         rows_layout = QVBoxLayout(rows_box)
         rows_layout.setContentsMargins(0, 0, 0, 0)

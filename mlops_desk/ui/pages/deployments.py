@@ -65,7 +65,7 @@ class DeploymentsPage(Page):
         self.model_list = self.item_list.list
 
         self.model_title = QLabel("Select a model")
-        self.model_title.setObjectName("sectionTitle")
+        theme.section_title(self.model_title)
         self.toolbar = QToolBar()
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toolbar.setIconSize(QSize(16, 16))
@@ -92,7 +92,7 @@ class DeploymentsPage(Page):
             lambda _index: self.open_deploy_dialog(environment=self.selected_environment))
 
         history_title = QLabel("History")
-        history_title.setObjectName("sectionTitle")
+        theme.section_title(history_title)
         self.history_filter = QComboBox()
         self.history_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.history_filter.currentIndexChanged.connect(self._fill_history)

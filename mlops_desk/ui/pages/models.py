@@ -139,7 +139,7 @@ class ModelsPage(Page):
         self.model_list = self.item_list.list
 
         self.model_title = QLabel("Select a model")
-        self.model_title.setObjectName("sectionTitle")
+        theme.section_title(self.model_title)
         self.model_info = QLabel()
         self.model_info.setObjectName("hint")
         self.model_info.setWordWrap(True)

@@ -72,7 +72,7 @@ class MonitorPage(Page):
         self.timer.timeout.connect(self._tick)
 
         heading = QLabel(self.title)
-        heading.setObjectName("pageTitle")
+        theme.page_title(heading)
         self.model_box = QComboBox()
         self.model_box.setMinimumContentsLength(16)
         self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -123,7 +123,7 @@ class MonitorPage(Page):
         self.totals_view.verticalHeader().setDefaultSectionSize(
             self.totals_view.fontMetrics().height() + 8)
         totals_title = QLabel("By version")
-        totals_title.setObjectName("sectionTitle")
+        theme.section_title(totals_title)
         self.drift = DriftPanel()
         side = QWidget()
         side_layout = QVBoxLayout(side)

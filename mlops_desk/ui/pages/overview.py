@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from mlops_desk.core.overview import ModelSummary, load_overview
+from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.item_models.overview_table import SORT_ROLE, TREND, OverviewTableModel
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
@@ -37,7 +38,7 @@ class OverviewPage(Page):
         self.loaded = False  # True once the first load arrived (tests and screenshots wait)
 
         heading = QLabel("Overview")
-        heading.setObjectName("pageTitle")
+        theme.page_title(heading)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter models (Ctrl+F)")
         self.filter_edit.setClearButtonEnabled(True)

@@ -103,7 +103,7 @@ class RunsPage(Page):
         left_box.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
         heading = QLabel(self.title)
-        heading.setObjectName("pageTitle")
+        theme.page_title(heading)
         buttons.addWidget(heading)
         buttons.addSpacing(12)
         buttons.addWidget(self.new_button)

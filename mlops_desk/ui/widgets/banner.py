@@ -16,7 +16,7 @@ class Banner(QFrame):
 
     def __init__(self, parent: QWidget | None = None, *, closable: bool = True):
         super().__init__(parent)
-        self.setObjectName("banner")
+        theme.dress(self, "banner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)

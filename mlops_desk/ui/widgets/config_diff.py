@@ -62,7 +62,7 @@ def diff_rows(a: dict[str, Any], b: dict[str, Any]) -> list[DiffRow]:
 class ConfigDiffView(QTextBrowser):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setObjectName("code")
+        theme.code_font(self)
         self.setOpenLinks(False)
         self.rows: list[DiffRow] = []
         self.changed_fields: list[str] = []

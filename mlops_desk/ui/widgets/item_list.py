@@ -50,14 +50,14 @@ class FilterableList(QWidget):
                  archivable: str = ""):
         super().__init__(parent)
         self.heading = QLabel(title)
-        self.heading.setObjectName("pageTitle")
+        theme.page_title(self.heading)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText(placeholder)
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self.apply_filter)
         self.list = QListWidget()
         if list_name:
-            self.list.setObjectName(list_name)
+            theme.dress(self.list, list_name)
         self.list.currentItemChanged.connect(self._current_item_changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desk.core.monitoring import DriftReport, DriftThresholds
 from mlops_desk.ui import format as fmt
+from mlops_desk.ui import theme
 from mlops_desk.ui.item_models.monitor_drift import DriftLabelsModel
 from mlops_desk.ui.widgets.status_line import StatusLine
 from mlops_desk.ui.widgets.table_columns import column_fitter, readable_table
@@ -68,7 +69,7 @@ class DriftPanel(QWidget):
         super().__init__(parent)
         self.report: DriftReport | None = None
         title = QLabel("Drift")
-        title.setObjectName("sectionTitle")
+        theme.section_title(title)
         self.verdict = StatusLine()
         self.labels_line = QLabel(fmt.DASH)
         self.length_line = QLabel(fmt.DASH)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desk.core.metric_catalogue import SIGNIFICANCE as ALPHA
 from mlops_desk.core.metric_catalogue import format_value
+from mlops_desk.ui import theme
 from mlops_desk.ui.item_models.run_compare import (
     CompareMetricsModel,
     FlippedRowsModel,
@@ -58,7 +59,7 @@ class RunCompareView(QWidget):
         super().__init__(parent)
         self.comparison: Comparison | None = None
         self.title = QLabel()
-        self.title.setObjectName("sectionTitle")
+        theme.section_title(self.title)
         self.exporter = self.export_button = None
         if ctx is not None:  # exporting needs the app's store and task pool
             self.exporter = ReportExporter(ctx, self, self.report_subject)
@@ -71,7 +72,7 @@ class RunCompareView(QWidget):
         self.metrics_table = _table(self.metrics_model, sortable=False)
         self.flipped_table = _table(self.flipped_model, sortable=True, stretch="widest")
         self.flipped_title = QLabel()
-        self.flipped_title.setObjectName("sectionTitle")
+        theme.section_title(self.flipped_title)
 
         lower = QWidget()
         box = QVBoxLayout(lower)

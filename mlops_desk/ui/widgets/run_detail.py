@@ -30,6 +30,7 @@ from mlops_desk.core.row_detail import RowDetail, row_detail
 from mlops_desk.core.run_live import partial_metrics
 from mlops_desk.core.runs import Run
 from mlops_desk.ui import format as fmt
+from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.item_models.run_confusion import ConfusionModel
 from mlops_desk.ui.item_models.run_jobs import Job
@@ -64,7 +65,7 @@ class RunDetailView(QWidget):
         self._at_bottom = True
 
         self.title = QLabel()
-        self.title.setObjectName("sectionTitle")
+        theme.section_title(self.title)
         self.exporter = ReportExporter(ctx, self, lambda: run_subject(self.run, self._live))
         self.export_button = export_button(self.exporter)
         self.subtitle = QLabel()

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from mlops_desk.ui import format as fmt
+from mlops_desk.ui import theme
 
 COLUMNS = 5
 
@@ -59,7 +60,7 @@ class RunMetricsPanel(QWidget):
         self._values: dict[str, QLabel] = {}
         for i, (caption, _, tip) in enumerate(CARDS):
             card = QFrame()
-            card.setObjectName("banner")  # the style sheet's framed look
+            theme.dress(card, "banner")  # the style sheet's framed look
             card.setToolTip(tip)
             box = QVBoxLayout(card)
             box.setContentsMargins(8, 5, 8, 5)
@@ -70,7 +71,7 @@ class RunMetricsPanel(QWidget):
             title.setFont(font)
             title.setEnabled(False)  # the palette's muted text colour
             value = QLabel(fmt.DASH)
-            value.setObjectName("sectionTitle")
+            theme.section_title(value)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             box.addWidget(title)
             box.addWidget(value)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from mlops_desk.core.row_detail import RowDetail
 from mlops_desk.ui import format as fmt
+from mlops_desk.ui import theme
 
 # (key, caption): the order the panel shows them
 SECTIONS = (
@@ -72,7 +73,7 @@ class RowDetailPanel(QScrollArea):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         self.heading = QLabel()
-        self.heading.setObjectName("sectionTitle")
+        theme.section_title(self.heading)
         layout.addWidget(self.heading)
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
