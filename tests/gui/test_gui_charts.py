@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QGraphicsPathItem
 
 from mlops_desk.core.timeseries import Marker
 from mlops_desk.ui.pages.charts import REFERENCE
-from mlops_desk.ui.widgets.chart_timeseries import TimeSeriesChart, line_name, merge_markers
+from mlops_desk.ui.widgets.chart_timeseries import (
+    TimeSeriesChart,
+    band_path,
+    line_name,
+    merge_markers,
+)
 from tests.gui.conftest import WAIT_MS, wait_idle
 from tests.gui.run_fixtures import charts_page_fixture, fake_workspace_fixture  # noqa: F401
 from tests.gui.synthetic_charts import synthetic
@@ -47,7 +54,8 @@ def test_series_band_markers_and_filters(charts_page, fake_workspace, qtbot) -> 
     accuracy = chart.plots["accuracy"]
     lines = [i for i in accuracy.listDataItems() if isinstance(i, pg.PlotDataItem)]
     assert len(lines) == 3  # the accuracy line and the two edges of its band
-    assert any(isinstance(item, pg.FillBetweenItem) for item in accuracy.items)
+    band = [item for item in accuracy.items if isinstance(item, QGraphicsPathItem)]
+    assert len(band) == 1 and not band[0].path().isEmpty()
     markers = [item for item in accuracy.items if isinstance(item, pg.InfiniteLine)]
     assert [line.label.format for line in markers] == ["v1, v2"]  # registered together
     assert isinstance(accuracy.getAxis("bottom"), pg.DateAxisItem)
@@ -133,3 +141,17 @@ def test_markers_close_in_time_share_one_line() -> None:
 def test_the_page_waits_for_runs(charts_page, qtbot) -> None:
     qtbot.waitUntil(lambda: charts_page.data is not None, timeout=WAIT_MS)
     assert charts_page.data.series == []
+
+
+def test_the_band_breaks_where_a_run_has_no_interval(qapp) -> None:
+    nan = float("nan")
+    x = np.arange(6, dtype=float)
+    low = np.array([1, 1, nan, 1, 1, 1], dtype=float)
+    high = np.array([2, 2, 2, 2, nan, 2], dtype=float)
+    path = band_path(x, low, high)
+    assert path is not None
+    # rows 0-1 and row 3 have both ends; row 5 alone is a polygon of one point's width
+    assert len(path.toSubpathPolygons()) == 3
+    box = path.boundingRect()
+    assert (box.left(), box.right(), box.top(), box.bottom()) == (0, 5, 1, 2)
+    assert band_path(x, np.full(6, nan), high) is None

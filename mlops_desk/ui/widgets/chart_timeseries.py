@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from mlops_desk.core.timeseries import ChartData, Marker, Series, merge_markers, stack_lanes
 from mlops_desk.ui import format as fmt
@@ -46,6 +47,23 @@ LABEL_GAP_PX = 6
 OTHER_DATASET_STYLES = (Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 
 __all__ = ["TimeSeriesChart", "line_name", "merge_markers"]
+
+
+def band_path(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> QPainterPath | None:
+    """The area between ``low`` and ``high``: one polygon per stretch of points where both
+    are known (a run without an interval breaks the band). None when there is no stretch."""
+    known = np.isfinite(x) & np.isfinite(low) & np.isfinite(high)
+    if not known.any():
+        return None
+    path = QPainterPath()
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], known.astype(np.int8), [0]))))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        xs = np.concatenate((x[start:stop], x[start:stop][::-1]))
+        ys = np.concatenate((low[start:stop], high[start:stop][::-1]))
+        outline = pg.arrayToQPath(xs, ys, connect="all")  # from the arrays, no point objects
+        outline.closeSubpath()
+        path.addPath(outline)
+    return path
 
 
 def line_name(series: Series) -> str:
@@ -116,8 +134,8 @@ class TimeSeriesChart(QWidget):
 
     # -- data ----------------------------------------------------------------------------
     def set_data(self, data: ChartData) -> None:
-        """Show ``data``. The first panel is drawn now, the others one per event-loop turn,
-        each painted before the next is built, so no single turn pays for all four."""
+        """Show ``data``: the panels are drawn one per event-loop turn, each painted before
+        the next is built, so no single turn pays for all four (nor for the data's arrival)."""
         self.data = data
         self._arrays = [self._arrays_of(series) for series in data.series]
         self._model_ids = {series.model: series.model_id for series in data.series}
@@ -138,7 +156,7 @@ class TimeSeriesChart(QWidget):
         # layout change would otherwise repaint all four in one turn, ~25 ms each).
         for key in self._todo:
             self.views[key].setUpdatesEnabled(False)
-        self._draw_next()
+        self._draw_timer.start()
 
     @property
     def drawing(self) -> bool:
@@ -207,15 +225,20 @@ class TimeSeriesChart(QWidget):
         return series, np.asarray(series.x, dtype=float), values
 
     def _add_band(self, x: np.ndarray, low: np.ndarray, high: np.ndarray, color) -> None:
-        if not (np.isfinite(low).any() and np.isfinite(high).any()):
+        path = band_path(x, low, high)
+        if path is None:
             return
         edge = pg.mkPen(chart_style.faded(color, 0.35), width=1)
-        low_item = pg.PlotDataItem(x, low, pen=edge, connect="finite")
-        high_item = pg.PlotDataItem(x, high, pen=edge, connect="finite")
-        band = pg.FillBetweenItem(low_item, high_item, brush=chart_style.faded(color, 0.18))
         plot = self.plots["accuracy"]
-        for item in (low_item, high_item, band):
-            plot.addItem(item)
+        for values in (low, high):
+            plot.addItem(pg.PlotDataItem(x, values, pen=edge, connect="finite"))
+        # A fixed path in data coordinates, made once: pyqtgraph's FillBetweenItem rebuilds
+        # its polygon in Python from both curves at every change of the view (~5 ms each).
+        band = QGraphicsPathItem(path)
+        band.setPen(QPen(Qt.PenStyle.NoPen))
+        band.setBrush(chart_style.faded(color, 0.18))
+        band.setZValue(-1)
+        plot.addItem(band, ignoreBounds=True)  # the edges give the panel its bounds
 
     # -- colours and marker lanes ------------------------------------------------------------
     def color_of(self, series_or_model: Series | str):
