@@ -40,7 +40,7 @@ from mlops_desk.core import runs
 from mlops_desk.core.dataset_io import SUPPORTED
 from mlops_desk.core.logs import get_logger
 from mlops_desk.core.store import Store
-from mlops_desk.ui import theme
+from mlops_desk.ui import heap, theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.gateway_control import GatewayMenu
 from mlops_desk.ui.pages.base import Page
@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
             hints.colorSchemeChanged.connect(self._scheme_changed)
 
         self._restore_settings()
+        heap.collect_after_build()  # start-up's own garbage, before anything else happens
         # Mark runs a crash left 'running' as interrupted, once the first page has its data:
         # it is not urgent, and its first query imports pandas (via sqlite-utils), which
         # would compete with the page's load on a small machine.
@@ -235,6 +236,7 @@ class MainWindow(QMainWindow):
             placeholder.deleteLater()
             self._pages[index] = page
             self._wire(page)
+            heap.collect_after_build()
             if self.isVisible():
                 self._restore_splitters(page)
             else:  # sizes are only known once shown: see showEvent

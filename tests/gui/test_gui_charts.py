@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsPathItem
 
@@ -155,3 +156,26 @@ def test_the_band_breaks_where_a_run_has_no_interval(qapp) -> None:
     box = path.boundingRect()
     assert (box.left(), box.right(), box.top(), box.bottom()) == (0, 5, 1, 2)
     assert band_path(x, np.full(6, nan), high) is None
+
+
+def test_a_reload_with_one_more_run_refills_the_same_lines(qtbot) -> None:
+    """Same lines, same markers: the panels keep their items and take the new numbers."""
+    chart = TimeSeriesChart()
+    qtbot.addWidget(chart)
+    before = synthetic(1_000)
+    chart.set_data(before)
+    qtbot.waitUntil(lambda: not chart.drawing, timeout=WAIT_MS)
+    line = chart._lines["accuracy"][0][1]
+    band = chart._lines["accuracy"][0][2][2]
+    after = synthetic(1_001)
+    after.markers = before.markers  # one more run, no new version
+    chart.set_data(after)
+    qtbot.waitUntil(lambda: not chart.drawing, timeout=WAIT_MS)
+    assert chart._lines["accuracy"][0][1] is line
+    x, y = line.getData()
+    assert len(x) == 1_001 and y[-1] == pytest.approx(after.series[0].values["accuracy"][-1] * 100)
+    assert band.path().boundingRect().right() == pytest.approx(after.series[0].x[-1])
+    assert chart.point_count() == 1_001
+    chart.set_data(synthetic(2_000))  # a new version: its marker rebuilds the panels
+    qtbot.waitUntil(lambda: not chart.drawing, timeout=WAIT_MS)
+    assert chart._lines["accuracy"][0][1] is not line

@@ -91,6 +91,10 @@ class TimeSeriesChart(QWidget):
         self.views: dict[str, pg.PlotWidget] = {}
         self.plots: dict[str, pg.PlotItem] = {}
         self._highlights: dict[str, pg.ScatterPlotItem] = {}
+        # Per panel: what its items were built for, and its lines (series index, line, band
+        # edges and area) to refill in place while that stays the same.
+        self._shapes: dict[str, tuple] = {}
+        self._lines: dict[str, list] = {}
         self._mouse_proxies = []
         self._todo: list[str] = []  # panels still to draw for the latest data
         self._x_range: tuple[float, float] | None = None
@@ -188,33 +192,67 @@ class TimeSeriesChart(QWidget):
         return (low - 3600, high + 3600) if high - low < 3600 else (low, high)
 
     def _draw_panel(self, key: str) -> None:
+        """Build the panel's items, or when only the numbers changed (a reload after one more
+        run) give the existing ones their new data: far cheaper than new pyqtgraph items."""
         plot = self.plots[key]
         plot.disableAutoRange()
-        plot.clear()
-        highlight = pg.ScatterPlotItem(size=12, pen=pg.mkPen(chart_style.foreground(), width=2),
-                                       brush=None)
-        highlight.setZValue(100)
-        plot.addItem(highlight)
-        self._highlights[key] = highlight
-        symbols = all(len(x) <= SYMBOL_LIMIT for _, x, _ in self._arrays)
-        for series, x, values in self._arrays:
-            color = self.color_of(series)
-            if not np.isfinite(values[key]).any():
-                continue  # nothing to draw (e.g. no pricing known): an empty panel, no NaN noise
-            plot.addItem(pg.PlotDataItem(
-                x, values[key], pen=pg.mkPen(color, width=2, style=self.style_of(series)),
-                connect="finite", name=line_name(series),
-                symbol="o" if symbols else None, symbolSize=5, symbolBrush=color,
-                symbolPen=None))
-            if key == "accuracy":
-                self._add_band(x, values["ci_low"], values["ci_high"], color)
-        self._add_markers(key)
+        shape = self._shape(key)
+        if self._shapes.get(key) == shape:
+            self._refill_panel(key)
+        else:
+            self._build_panel(key)
+            self._shapes[key] = shape
         if self._x_range is not None:
             plot.setXRange(*self._x_range, padding=0.02)
         plot.enableAutoRange(axis="y")
         drawn = any(isinstance(item, pg.PlotDataItem) for item in plot.listDataItems())
         chart_style.set_empty(plot, not drawn, "No runs to show" if not self._arrays
                               else "No values for these runs")
+
+    def _shape(self, key: str) -> tuple:
+        """What the panel's items depend on, apart from the numbers they plot."""
+        lines = tuple((series.model_id, series.dataset, series.reference,
+                       bool(np.isfinite(values[key]).any()),
+                       key == "accuracy" and band_path(x, values["ci_low"],
+                                                       values["ci_high"]) is not None)
+                      for series, x, values in self._arrays)
+        symbols = all(len(x) <= SYMBOL_LIMIT for _, x, _ in self._arrays)
+        return lines, symbols, tuple(self._markers), tuple(self.marker_lanes)
+
+    def _build_panel(self, key: str) -> None:
+        plot = self.plots[key]
+        plot.clear()
+        highlight = pg.ScatterPlotItem(size=12, pen=pg.mkPen(chart_style.foreground(), width=2),
+                                       brush=None)
+        highlight.setZValue(100)
+        plot.addItem(highlight)
+        self._highlights[key] = highlight
+        self._lines[key] = []
+        symbols = all(len(x) <= SYMBOL_LIMIT for _, x, _ in self._arrays)
+        for i, (series, x, values) in enumerate(self._arrays):
+            color = self.color_of(series)
+            if not np.isfinite(values[key]).any():
+                continue  # nothing to draw (e.g. no pricing known): an empty panel, no NaN noise
+            line = pg.PlotDataItem(
+                x, values[key], pen=pg.mkPen(color, width=2, style=self.style_of(series)),
+                connect="finite", name=line_name(series),
+                symbol="o" if symbols else None, symbolSize=5, symbolBrush=color,
+                symbolPen=None)
+            plot.addItem(line)
+            band = self._add_band(x, values["ci_low"], values["ci_high"], color) \
+                if key == "accuracy" else None
+            self._lines[key].append((i, line, band))
+        self._add_markers(key)
+
+    def _refill_panel(self, key: str) -> None:
+        for i, line, band in self._lines[key]:
+            _, x, values = self._arrays[i]
+            line.setData(x, values[key])
+            if band is not None:
+                low, high, area = band
+                low.setData(x, values["ci_low"])
+                high.setData(x, values["ci_high"])
+                area.setPath(band_path(x, values["ci_low"], values["ci_high"]))
 
     @staticmethod
     def _arrays_of(series: Series) -> tuple[Series, np.ndarray, dict[str, np.ndarray]]:
@@ -224,14 +262,16 @@ class TimeSeriesChart(QWidget):
         values["ci_high"] = np.asarray(series.values["ci_high"], dtype=float) * 100
         return series, np.asarray(series.x, dtype=float), values
 
-    def _add_band(self, x: np.ndarray, low: np.ndarray, high: np.ndarray, color) -> None:
+    def _add_band(self, x: np.ndarray, low: np.ndarray, high: np.ndarray, color):
+        """The band's two edges and its area, or None without one."""
         path = band_path(x, low, high)
         if path is None:
-            return
+            return None
         edge = pg.mkPen(chart_style.faded(color, 0.35), width=1)
         plot = self.plots["accuracy"]
-        for values in (low, high):
-            plot.addItem(pg.PlotDataItem(x, values, pen=edge, connect="finite"))
+        edges = [pg.PlotDataItem(x, values, pen=edge, connect="finite") for values in (low, high)]
+        for item in edges:
+            plot.addItem(item)
         # A fixed path in data coordinates, made once: pyqtgraph's FillBetweenItem rebuilds
         # its polygon in Python from both curves at every change of the view (~5 ms each).
         band = QGraphicsPathItem(path)
@@ -239,6 +279,7 @@ class TimeSeriesChart(QWidget):
         band.setBrush(chart_style.faded(color, 0.18))
         band.setZValue(-1)
         plot.addItem(band, ignoreBounds=True)  # the edges give the panel its bounds
+        return edges[0], edges[1], band
 
     # -- colours and marker lanes ------------------------------------------------------------
     def color_of(self, series_or_model: Series | str):

@@ -131,6 +131,9 @@ class RunDetailView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         readable_table(self.table, stretch=1, maximum=200)  # column 1: the input text
+        # Always there: a scroll bar that came and went as rows arrived would resize the
+        # table (and repaint it) each time.
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.selectionModel().currentRowChanged.connect(self._row_selected)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui import theme
@@ -50,17 +50,29 @@ CARDS = (
 )
 
 
+# Wide but ordinary values: each card is as wide as its value for these, whatever it shows.
+# A card that resized with its text would re-lay out the whole run view (and repaint its
+# results table) each second while a run updates its metrics so far.
+ROOMY = {"accuracy": 0.999, "accuracy_ci_low": 0.998, "accuracy_ci_high": 1.0,
+         "macro_f1": 0.999, "micro_f1": 0.999, "error_rate": 0.999, "n_scored": 100_000,
+         "n_rows": 100_000, "latency_p50_ms": 99_999, "latency_p95_ms": 99_999,
+         "latency_p99_ms": 99_999, "rows_per_s": 9_999.9, "n_cached": 100_000,
+         "total_cost": 999.99, "cost_per_1k": 99.99, "tokens_in": 9_999_999,
+         "tokens_out": 999_999}
+
+
 class RunMetricsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        theme.dress(self)  # the cards' framed look
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(8)
         self._values: dict[str, QLabel] = {}
-        for i, (caption, _, tip) in enumerate(CARDS):
+        for i, (caption, render, tip) in enumerate(CARDS):
             card = QFrame()
-            theme.dress(card, "banner")  # the style sheet's framed look
+            card.setObjectName("banner")
             card.setToolTip(tip)
             box = QVBoxLayout(card)
             box.setContentsMargins(8, 5, 8, 5)
@@ -73,10 +85,14 @@ class RunMetricsPanel(QWidget):
             value = QLabel(fmt.DASH)
             theme.section_title(value)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance(render(ROOMY)) + 2)
             box.addWidget(title)
             box.addWidget(value)
             grid.addWidget(card, i // COLUMNS, i % COLUMNS)
             self._values[caption] = value
+        for column in range(COLUMNS):
+            grid.setColumnStretch(column, 1)
 
     def set_metrics(self, metrics: dict[str, Any] | None) -> None:
         metrics = metrics or {}

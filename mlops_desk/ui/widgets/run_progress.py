@@ -67,12 +67,15 @@ class RunProgressPanel(QWidget):
     # -- state -----------------------------------------------------------------------
     def show_run(self, run: Run, job: Job | None) -> None:
         """Show ``run``: live when ``job`` is set, else its final state."""
+        ended_here = run.id == self._run_id and self.isVisibleTo(self.parentWidget())
         if run.id != self._run_id:
             self.chart.set_points([])
         self._run_id, self._job = run.id, job
         live = job is not None
         waiting = run.status == "submitted"  # a Batch API run: its batches run remotely
-        self.setVisible(live or waiting or run.status in RESUMABLE
+        # A run that ends while shown keeps its panel (with how it ended): hiding it would
+        # re-lay out the whole view at the moment the results and charts reload.
+        self.setVisible(live or waiting or ended_here or run.status in RESUMABLE
                         or run.status in ("queued", "running"))
         self.cancel_button.setVisible(live or waiting)
         self.cancel_button.setEnabled(waiting or (live and not job.cancelling))
@@ -85,7 +88,8 @@ class RunProgressPanel(QWidget):
             why = f" — {run.reason}" if run.reason else ""
             self.stats.setText(f"{run.status.capitalize()} at {run.n_done:,} of "
                                f"{run.n_total:,} rows{why}")
-            self.chart.setVisible(False)
+            if not ended_here:  # a run that just ended keeps its throughput chart
+                self.chart.setVisible(False)
 
     def refresh(self) -> None:
         """Redraw from the job's latest progress (called once per tick, not per signal)."""
