@@ -75,10 +75,9 @@ def style_sheet() -> str:
     return resource_text("style.qss")
 
 
-# The style sheet is set on the few widgets it dresses (the sidebar, item lists, banners and
-# the frames of metric cards), not on the window: it would reach every widget below, and a
-# table drawn through Qt's style-sheet style repaints about 30 % slower; a live run repaints
-# its results table every second.
+# The style sheet is set on the few widgets it dresses (the sidebar, item lists and banners),
+# not on the window: it would reach every widget below, and a table drawn through Qt's
+# style-sheet style repaints about 30 % slower; a live run repaints its results every second.
 
 
 def dress(widget: QWidget, name: str | None = None) -> None:

@@ -39,6 +39,7 @@ SYMBOL_LIMIT = 400  # draw point symbols only while a series is small enough to 
 HOVER_PX = 14  # how close (in pixels) the mouse must be to a point to read it out
 MARKER_PX = 5
 MAX_DRAWN_MARKERS = 150
+PANEL_PAUSE_MS = 15
 # Label lanes: deploy labels rise from near the bottom of the accuracy panel, version labels
 # hang from near the top, one label height apart, each kind in its own half; a marker past
 # the last lane that fits has no label (its line's tooltip and the read-out name it).
@@ -100,7 +101,9 @@ class TimeSeriesChart(QWidget):
         self._x_range: tuple[float, float] | None = None
         self._draw_timer = QTimer(self)
         self._draw_timer.setSingleShot(True)
-        self._draw_timer.setInterval(0)
+        # Not 0: a pause between panels lets the event loop serve input (and other windows'
+        # repaints) between one panel's paint and the next panel's build.
+        self._draw_timer.setInterval(PANEL_PAUSE_MS)
         self._draw_timer.timeout.connect(self._draw_next)
         text = chart_style.foreground()
         for row, (key, title, _) in enumerate(PANELS):
@@ -152,14 +155,13 @@ class TimeSeriesChart(QWidget):
         self.set_hover(None)
         self._x_range = self._time_span()
         self.marker_lanes = self._label_lanes()
-        # Unlinked while drawing: a linked x range would repaint all four panels each turn.
-        for key, *_ in PANELS[1:]:
-            self.plots[key].setXLink(None)
         self._todo = [key for key, *_ in PANELS]
         # A panel still to draw keeps its old picture: not repainted meanwhile (a legend or
         # layout change would otherwise repaint all four in one turn, ~25 ms each).
         for key in self._todo:
             self.views[key].setUpdatesEnabled(False)
+        if self._x_range is not None:  # once, for all four: their x axes stay linked
+            self.plots[PANELS[0][0]].setXRange(*self._x_range, padding=0.02)
         self._draw_timer.start()
 
     @property
@@ -178,10 +180,6 @@ class TimeSeriesChart(QWidget):
         self.views[key].setUpdatesEnabled(True)
         if self._todo:
             self._draw_timer.start()
-        else:
-            first = self.plots[PANELS[0][0]]
-            for other, *_ in PANELS[1:]:
-                self.plots[other].setXLink(first)
 
     def _time_span(self) -> tuple[float, float] | None:
         xs = [x for _, x, _ in self._arrays if len(x)] + (
@@ -202,8 +200,6 @@ class TimeSeriesChart(QWidget):
         else:
             self._build_panel(key)
             self._shapes[key] = shape
-        if self._x_range is not None:
-            plot.setXRange(*self._x_range, padding=0.02)
         plot.enableAutoRange(axis="y")
         drawn = any(isinstance(item, pg.PlotDataItem) for item in plot.listDataItems())
         chart_style.set_empty(plot, not drawn, "No runs to show" if not self._arrays
