@@ -62,6 +62,7 @@ class RunDetailView(QWidget):
         self._metrics_load = LatestLoad(ctx, self)
         self._row_load = LatestLoad(ctx, self)
         self._last_live = 0.0
+        self._metrics_due: float | None = None  # when the next metrics so far are asked for
         self._at_bottom = True
 
         self.title = QLabel()
@@ -220,16 +221,22 @@ class RunDetailView(QWidget):
             self.refresh_live()
 
     def refresh_live(self) -> None:
-        """A tick of the shown live run: the progress now; rows and metrics every second."""
+        """A tick of the shown live run: the progress now; new rows every second, and the
+        metrics so far every second half a second later, so the two repaints (the results
+        table's, the metric cards') fall in different turns of the event loop."""
         self.progress.refresh()
         now = time.monotonic()
-        if self.run is None or not self._live or now - self._last_live < LIVE_REFRESH_S:
+        if self.run is None or not self._live:
             return
-        self._last_live = now
-        self.results.follow()
-        run_id = self.run.id
-        self._metrics_load.start(partial_metrics, self.ctx.store, run_id, quiet=True,
-                                 on_done=lambda m: self._partial_metrics(run_id, m))
+        if now - self._last_live >= LIVE_REFRESH_S:
+            self._last_live = now
+            self._metrics_due = now + LIVE_REFRESH_S / 2
+            self.results.follow()
+        elif self._metrics_due is not None and now >= self._metrics_due:
+            self._metrics_due = None
+            run_id = self.run.id
+            self._metrics_load.start(partial_metrics, self.ctx.store, run_id, quiet=True,
+                                     on_done=lambda m: self._partial_metrics(run_id, m))
 
     def _partial_metrics(self, run_id: int, metrics: dict) -> None:
         if self._live and self.run is not None and self.run.id == run_id:
