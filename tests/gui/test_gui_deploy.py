@@ -261,6 +261,7 @@ def test_the_charts_page_marks_a_deploy_made_here(window: MainWindow, world: Wor
     finish(dialog, qtbot)
     window.show_page("ChartsPage")  # stale since deployments_changed: reloads when shown
     qtbot.waitUntil(lambda: any(m.kind == "deploy" for m in charts.data.markers))
+    qtbot.waitUntil(lambda: not charts.chart.drawing)  # panels are drawn one per turn
     labels = [line.label.format for line in charts.chart.plots["accuracy"].items
               if isinstance(line, pg.InfiniteLine) and line.label is not None]
     assert any("v1 → production" in label for label in labels)

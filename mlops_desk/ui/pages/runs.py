@@ -7,7 +7,7 @@ also follows runs still going from an earlier window or the CLI; every read is a
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -254,7 +254,9 @@ class RunsPage(Page):
         job = self.jobs.job(run.id)
         if job is not None and job.progress is not None:
             self.model.show_progress(run.id, job.progress)
-        self.select_runs([run.id])
+        # The list shows the new run now; the run's view opens in the next turn of the event
+        # loop, so their two repaints (the whole list shifts, the view appears) are not one.
+        QTimer.singleShot(0, self, lambda: self.select_runs([run.id]))
 
     def resume_run(self, run_id: int) -> None:
         row = self.model.row_of(run_id)
