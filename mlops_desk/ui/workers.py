@@ -10,10 +10,11 @@ each task, so nothing dangles when the app quits.
 from __future__ import annotations
 
 import traceback
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from mlops_desk.core.errors import MlopsError
 from mlops_desk.core.logs import get_logger
@@ -88,6 +89,14 @@ class TaskRunner(QObject):
         self.pool.setMaxThreadCount(max_threads)
         self._tasks: dict[Task, TaskHandle] = {}
         self._quiet: set[Task] = set()
+        # Results are handed to their callbacks one per event-loop turn: when several tasks
+        # end together (a run ends: its record, its results page, the charts' data...), the
+        # repaint each causes falls in its own turn instead of all holding the window in one.
+        self._arrived: deque[tuple[Task, Callable[[Any], None] | None, Any]] = deque()
+        self._deliver = QTimer(self)
+        self._deliver.setSingleShot(True)
+        self._deliver.setInterval(0)
+        self._deliver.timeout.connect(self._deliver_next)
 
     def start(self, fn: Callable[..., Any], *args: Any,
               on_done: Callable[[Any], None] | None = None,
@@ -112,6 +121,17 @@ class TaskRunner(QObject):
 
     @Slot()
     def _done(self, task: Task, callback: Callable[[Any], None] | None, value: Any) -> None:
+        self._arrived.append((task, callback, value))
+        if not self._deliver.isActive():
+            self._deliver.start()
+
+    def _deliver_next(self) -> None:
+        """The oldest result to its callback; the task counts as running until then."""
+        if not self._arrived:
+            return
+        task, callback, value = self._arrived.popleft()
+        if self._arrived:
+            self._deliver.start()
         handle = self._tasks.pop(task, None)
         if handle is not None:
             handle.running = False

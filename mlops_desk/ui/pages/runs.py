@@ -38,6 +38,7 @@ from mlops_desk.ui.widgets.run_detail import RunDetailView
 from mlops_desk.ui.widgets.table_columns import readable_table
 
 EMPTY, DETAIL, COMPARE = range(3)
+OPEN_DELAY_MS = 30
 
 
 class RunsPage(Page):
@@ -254,9 +255,10 @@ class RunsPage(Page):
         job = self.jobs.job(run.id)
         if job is not None and job.progress is not None:
             self.model.show_progress(run.id, job.progress)
-        # The list shows the new run now; the run's view opens in the next turn of the event
-        # loop, so their two repaints (the whole list shifts, the view appears) are not one.
-        QTimer.singleShot(0, self, lambda: self.select_runs([run.id]))
+        # The list shows the new run now; the run's view opens a moment later, after the list
+        # has repainted, so their two repaints (the whole list shifts, the view appears) do
+        # not hold the window together (a zero timer would fire before that repaint).
+        QTimer.singleShot(OPEN_DELAY_MS, self, lambda: self.select_runs([run.id]))
 
     def resume_run(self, run_id: int) -> None:
         row = self.model.row_of(run_id)
