@@ -45,9 +45,11 @@ CARDS = (
     ("Latency p99", lambda m: fmt.millis(m.get("latency_p99_ms")), "Sent rows only"),
     ("Throughput", lambda m: f"{_rate(m.get('rows_per_s'))} rows/s", "Rows per wall second"),
     ("Cached rows", lambda m: f"{m.get('n_cached', 0):,}", "Answered from the response cache"),
+    # Tokens first in its row: it shares the first column with the accuracy, the other wide
+    # value, so the cards need less width together.
+    ("Tokens", _tokens, "Prompt and completion tokens of sent rows"),
     ("Total cost", lambda m: fmt.cost(m.get("total_cost")), "At the endpoint's prices"),
     ("Cost / 1k rows", lambda m: fmt.cost(m.get("cost_per_1k")), "Total cost per 1,000 rows"),
-    ("Tokens", _tokens, "Prompt and completion tokens of sent rows"),
 )
 
 
