@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
             hints.colorSchemeChanged.connect(self._scheme_changed)
 
         self._restore_settings()
-        heap.collect_after_build()  # start-up's own garbage, before anything else happens
+        heap.collect_once("start-up")  # before anything else happens, not during a run
         # Mark runs a crash left 'running' as interrupted, once the first page has its data:
         # it is not urgent, and its first query imports pandas (via sqlite-utils), which
         # would compete with the page's load on a small machine.
@@ -236,7 +236,6 @@ class MainWindow(QMainWindow):
             placeholder.deleteLater()
             self._pages[index] = page
             self._wire(page)
-            heap.collect_after_build()
             if self.isVisible():
                 self._restore_splitters(page)
             else:  # sizes are only known once shown: see showEvent

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from mlops_desk.core.timeseries import ChartData, ChartFilters, chart_filters, load_chart_data
-from mlops_desk.ui import heap, theme
+from mlops_desk.ui import theme
 from mlops_desk.ui.app_context import AppContext
 from mlops_desk.ui.loader import LatestLoad, StaleFlag
 from mlops_desk.ui.pages.base import Page
@@ -99,9 +99,8 @@ class ChartsPage(Page):
         if self.chart is None:
             from mlops_desk.ui.widgets.chart_timeseries import TimeSeriesChart
 
-            self.chart = TimeSeriesChart()  # the first one imports pyqtgraph
+            self.chart = TimeSeriesChart()
             self.stack.addWidget(self.chart)
-            heap.collect_after_build()
 
     # -- filters ---------------------------------------------------------------------------
     def _filters_loaded(self, filters: ChartFilters) -> None:

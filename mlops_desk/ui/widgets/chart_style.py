@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
+from mlops_desk.ui import heap
+
 # Colour-blind-friendly qualitative cycle (Okabe-Ito, then Tableau extras).
 SERIES_COLORS = (
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9",
@@ -49,6 +51,7 @@ def style_plot(plot, *, non_negative: bool = True) -> None:
     below zero (auto-range padding around an all-zero series would show -0.4 %).
     """
     drop_unusable_exporters()
+    heap.collect_once("pyqtgraph")  # the first chart: pyqtgraph and its widgets are built
     text = foreground()
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
