@@ -34,10 +34,10 @@ def _sqlite_utils():
 
     It uses them only to pick column types for tables it creates from their values, and
     ours are created by the migrations. They cost every command ~0.35 s of start-up, and
-    the window ~70,000 objects that each full garbage collection walks (a 40 ms pause on a
+    the window ~70,000 objects that each full garbage collection walks (~20 ms more on a
     2-core machine). An entry of None in ``sys.modules`` makes an import fail; pandas and
     numpy import normally afterwards (datasets, charts). This runs at the first opening of
-    a store, before any pool thread could import them meanwhile.
+    a store, on the main thread, before any pool thread could import them meanwhile.
     """
     if "sqlite_utils.db" in sys.modules:
         import sqlite_utils

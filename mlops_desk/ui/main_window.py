@@ -118,8 +118,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         heap.collect_once("start-up")  # before anything else happens, not during a run
         # Mark runs a crash left 'running' as interrupted, once the first page has its data:
-        # it is not urgent, and its first query imports pandas (via sqlite-utils), which
-        # would compete with the page's load on a small machine.
+        # it is not urgent, and would compete with the page's load on a small machine.
         self._recovery_waits = self.ctx.tasks.active > 0
         if self._recovery_waits:
             self.ctx.tasks.active_changed.connect(self._start_recovery)

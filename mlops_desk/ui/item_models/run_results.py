@@ -11,15 +11,25 @@ While the run goes (``live``), rows come in the order they were stored instead: 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui.app_context import AppContext
+from mlops_desk.ui.item_models.base import (
+    ALIGNMENT,
+    DISPLAY,
+    FOREGROUND,
+    RIGHT,
+    ROOT,
+    TOOLTIP,
+    Index,
+)
 from mlops_desk.ui.item_models.run_queries import (
     PAGE_ROWS,
     NewRows,
@@ -29,9 +39,6 @@ from mlops_desk.ui.item_models.run_queries import (
     fetch_result_page,
 )
 
-Index = QModelIndex | QPersistentModelIndex
-ROOT = QModelIndex()  # the invalid index: a table's only parent
-RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 GOOD, BAD = QColor(30, 140, 60), QColor(200, 40, 40)
 
 # (title, sort key or None, right-aligned)
@@ -42,8 +49,6 @@ COLUMNS = (
     ("Error", "error_class", False),
 )
 RESULT = 4
-DISPLAY, TOOLTIP = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole)
-ALIGNMENT, FOREGROUND = int(Qt.ItemDataRole.TextAlignmentRole), int(Qt.ItemDataRole.ForegroundRole)
 
 
 def verdict(row: dict[str, Any]) -> str:
@@ -276,12 +281,12 @@ def _tooltip(row: dict[str, Any], column: int) -> str | None:
 def _with_cells(fetch):
     """``fetch`` followed, still on the pool thread, by the cell texts of the rows it got."""
 
+    @functools.wraps(fetch)
     def fetch_with_cells(*args: Any, **kwargs: Any):
         answer = fetch(*args, **kwargs)
         return answer, [tuple(cell_text(row, c) for c in range(len(COLUMNS)))
                         for row in answer.rows]
 
-    fetch_with_cells.__name__ = fetch.__name__
     return fetch_with_cells
 
 

@@ -13,16 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, Qt
+
+from mlops_desk.ui.item_models.base import (
+    ALIGNMENT,
+    DISPLAY,
+    FOREGROUND,
+    RIGHT,
+    ROOT,
+    TOOLTIP,
+    Index,
+)
 
 T = TypeVar("T")
-Index = QModelIndex | QPersistentModelIndex
-ROOT = QModelIndex()  # the invalid index: a table's only parent
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 21
-RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-# Plain ints: ``data()`` runs about eight times per painted cell.
-DISPLAY, TOOLTIP = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole)
-ALIGNMENT, FOREGROUND = int(Qt.ItemDataRole.TextAlignmentRole), int(Qt.ItemDataRole.ForegroundRole)
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
         if role == Qt.ItemDataRole.DisplayRole:
             return column.title
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
-            return int(RIGHT)
+            return RIGHT
         return None
 
     def data(self, index: Index, role: int = DISPLAY) -> Any:
@@ -148,7 +152,7 @@ class RecordTableModel(QAbstractTableModel, Generic[T]):
         if role == RECORD_ROLE:
             return record
         if role == ALIGNMENT and spec.align_right:
-            return int(RIGHT)
+            return RIGHT
         if role == TOOLTIP and spec.tooltip:
             return spec.tooltip(record)
         if role == FOREGROUND and spec.foreground:

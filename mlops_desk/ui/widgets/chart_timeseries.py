@@ -50,10 +50,15 @@ OTHER_DATASET_STYLES = (Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.D
 __all__ = ["TimeSeriesChart", "line_name", "merge_markers"]
 
 
+def _band_known(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Where the band has both ends (a run without an interval breaks it)."""
+    return np.isfinite(x) & np.isfinite(low) & np.isfinite(high)
+
+
 def band_path(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> QPainterPath | None:
     """The area between ``low`` and ``high``: one polygon per stretch of points where both
-    are known (a run without an interval breaks the band). None when there is no stretch."""
-    known = np.isfinite(x) & np.isfinite(low) & np.isfinite(high)
+    are known. None when there is no stretch."""
+    known = _band_known(x, low, high)
     if not known.any():
         return None
     path = QPainterPath()
@@ -209,11 +214,13 @@ class TimeSeriesChart(QWidget):
         """What the panel's items depend on, apart from the numbers they plot."""
         lines = tuple((series.model_id, series.dataset, series.reference,
                        bool(np.isfinite(values[key]).any()),
-                       key == "accuracy" and band_path(x, values["ci_low"],
-                                                       values["ci_high"]) is not None)
+                       key == "accuracy" and bool(
+                           _band_known(x, values["ci_low"], values["ci_high"]).any()))
                       for series, x, values in self._arrays)
-        symbols = all(len(x) <= SYMBOL_LIMIT for _, x, _ in self._arrays)
-        return lines, symbols, tuple(self._markers), tuple(self.marker_lanes)
+        return lines, self._symbols(), tuple(self._markers), tuple(self.marker_lanes)
+
+    def _symbols(self) -> bool:
+        return all(len(x) <= SYMBOL_LIMIT for _, x, _ in self._arrays)
 
     def _build_panel(self, key: str) -> None:
         plot = self.plots[key]
@@ -224,7 +231,7 @@ class TimeSeriesChart(QWidget):
         plot.addItem(highlight)
         self._highlights[key] = highlight
         self._lines[key] = []
-        symbols = all(len(x) <= SYMBOL_LIMIT for _, x, _ in self._arrays)
+        symbols = self._symbols()
         for i, (series, x, values) in enumerate(self._arrays):
             color = self.color_of(series)
             if not np.isfinite(values[key]).any():

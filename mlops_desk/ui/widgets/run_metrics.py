@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from mlops_desk.core import metric_catalogue
 from mlops_desk.ui import format as fmt
 from mlops_desk.ui import theme
 
@@ -28,28 +29,33 @@ def _tokens(m: dict[str, Any]) -> str:
     return f"{m.get('tokens_in') or 0:,} in · {m.get('tokens_out') or 0:,} out"
 
 
+def _card(key: str, show) -> tuple:
+    """A card of one metric: its caption and tooltip are the catalogue's."""
+    metric = metric_catalogue.info(key)
+    return metric.label, lambda m: show(m.get(key)), metric.description
+
+
 # (caption, formatter of the metrics dict, tooltip)
 CARDS = (
     ("Accuracy (95% CI)", lambda m: fmt.accuracy_with_interval(
         m.get("accuracy"), m.get("accuracy_ci_low"), m.get("accuracy_ci_high")),
      "Share of scored rows answered right; the Wilson score interval shows how sure "
      "that is for this many rows. Failed rows count as wrong."),
-    ("Macro F1", lambda m: _f1(m.get("macro_f1")), "Mean F1 over the labels"),
-    ("Micro F1", lambda m: _f1(m.get("micro_f1")), "F1 over all label decisions"),
-    ("Error rate", lambda m: fmt.percent(m.get("error_rate")),
-     "Rows whose request failed or whose reply could not be parsed"),
+    _card("macro_f1", _f1),
+    _card("micro_f1", _f1),
+    _card("error_rate", fmt.percent),
     ("Rows scored", lambda m: f"{m.get('n_scored', 0):,} of {m.get('n_rows', 0):,}",
      "Rows with an expected answer to score against"),
-    ("Latency p50", lambda m: fmt.millis(m.get("latency_p50_ms")), "Sent rows only"),
-    ("Latency p95", lambda m: fmt.millis(m.get("latency_p95_ms")), "Sent rows only"),
-    ("Latency p99", lambda m: fmt.millis(m.get("latency_p99_ms")), "Sent rows only"),
-    ("Throughput", lambda m: f"{_rate(m.get('rows_per_s'))} rows/s", "Rows per wall second"),
-    ("Cached rows", lambda m: f"{m.get('n_cached', 0):,}", "Answered from the response cache"),
+    _card("latency_p50_ms", fmt.millis),
+    _card("latency_p95_ms", fmt.millis),
+    _card("latency_p99_ms", fmt.millis),
+    _card("rows_per_s", lambda value: f"{_rate(value)} rows/s"),
+    _card("n_cached", lambda value: f"{value or 0:,}"),
     # Tokens first in its row: it shares the first column with the accuracy, the other wide
     # value, so the cards need less width together.
     ("Tokens", _tokens, "Prompt and completion tokens of sent rows"),
-    ("Total cost", lambda m: fmt.cost(m.get("total_cost")), "At the endpoint's prices"),
-    ("Cost / 1k rows", lambda m: fmt.cost(m.get("cost_per_1k")), "Total cost per 1,000 rows"),
+    _card("total_cost", fmt.cost),
+    _card("cost_per_1k", fmt.cost),
 )
 
 

@@ -60,13 +60,13 @@ class CutTextTooltips(QStyledItemDelegate):
     Python runs only when a tooltip is asked for.
     """
 
+    middle = False  # long ids: cut in the middle (``ElidingDelegate`` draws them so)
+
     def shown_text(self, option: QStyleOptionViewItem, index: QModelIndex) -> str:
-        """The text as drawn in ``option.rect`` (elided or not)."""
+        """The text as drawn in ``option.rect``: cut or not, and where (a plain column,
+        which Qt cuts at its end, is cut exactly when ``elide`` cuts it)."""
         text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-        width = _text_width(option)
-        if not text or "\n" in text or option.fontMetrics.horizontalAdvance(text) <= width:
-            return text
-        return option.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+        return elide(text, option.fontMetrics, _text_width(option), middle=self.middle)
 
     def tooltip(self, option: QStyleOptionViewItem, index: QModelIndex) -> str | None:
         """The full text when the cell is elided (then the model's tooltip), else the model's."""
@@ -111,10 +111,6 @@ class ElidingDelegate(CutTextTooltips):
             return super().sizeHint(option, index)
         finally:
             self._measuring = False
-
-    def shown_text(self, option: QStyleOptionViewItem, index: QModelIndex) -> str:
-        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-        return elide(text, option.fontMetrics, _text_width(option), middle=self.middle)
 
 
 def _text_width(option: QStyleOptionViewItem) -> int:
